@@ -1,0 +1,30 @@
+"""The ``exitright`` command line: one Typer sub-app per command group, registered below."""
+
+from __future__ import annotations
+
+import typer
+
+from exitright.cli import config as config_cli
+from exitright.cli import db as db_cli
+from exitright.cli.serve import serve
+
+app = typer.Typer(
+    name="exitright",
+    help=(
+        "ExitRight: account cancellation, erasure and proof for platforms; "
+        "an audit kit for auditors."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# One visible table of command groups: (sub-app, name).
+app.add_typer(config_cli.app, name="config")
+app.add_typer(db_cli.app, name="db")
+app.command("serve")(serve)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

@@ -1,0 +1,5 @@
+"""``python -m exitright.cli``."""
+
+from exitright.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""What every command shares: loading settings, and turning errors into one line and exit ≠ 0."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from exitright.config import Settings
+from exitright.errors import ExitRightError
+from exitright.i18n import gettext
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one line to stderr and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and exitright.toml, or one line saying what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        fail(f"invalid setting {where}: {first['msg']} (check EXITRIGHT_* and exitright.toml)")
+
+
+@contextmanager
+def user_errors(lang: str = "en") -> Iterator[None]:
+    """Report ExitRightError as one line; keep tracebacks for genuine bugs only."""
+    try:
+        yield
+    except ExitRightError as exc:
+        detail = "; ".join(f"{k}={v}" for k, v in exc.details.items())
+        fail(gettext(lang, exc.msgid, **exc.params) + (f" ({detail})" if detail else ""))
+
+
+def command(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator form of :func:`user_errors` for Typer commands."""
+
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with user_errors():
+            return fn(*args, **kwargs)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]  # lets Typer read the signature
+    return wrapper
+
+
+def is_tty() -> bool:
+    """Whether stdout is a terminal (progress bars only then)."""
+    return sys.stdout.isatty()

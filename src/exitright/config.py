@@ -1,0 +1,131 @@
+"""Settings, read once from ``EXITRIGHT_*`` environment variables and optional ``exitright.toml``.
+
+Precedence, highest first: explicit arguments, environment variables, the TOML file
+(``EXITRIGHT_CONFIG`` or ``./exitright.toml``), defaults. Nothing runs at import time.
+Secrets are ``SecretStr`` so they never print; where a key is not configured, the
+development default is a key file under ``keys_dir`` created on first use (see ``keys.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Regime = Literal["cn", "gdpr", "ccpa"]
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("EXITRIGHT_CONFIG", "exitright.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can configure."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EXITRIGHT_",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="production refuses development-only conveniences"
+    )
+    data_dir: Path = Field(Path("var"), description="where SQLite files, keys and uploads live")
+    database_url: str = Field(
+        "", description="the engine's database; default sqlite:///<data_dir>/exitright.db"
+    )
+    demo_enabled: bool = Field(True, description="serve the demo platform (shop) next to ExitRight")
+    demo_database_url: str = Field(
+        "",
+        description="the demo platform's database; default sqlite:///<data_dir>/demo-platform.db",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis for the demo platform's sessions and carts"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    base_url: str = Field("", description="public URL; default http://<host>:<port>")
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    regime: Regime = Field("cn", description="deadline rules: cn, gdpr or ccpa")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    secret_key: SecretStr | None = Field(None, description="signs cookies and CSRF tokens")
+    pseudonym_key: SecretStr | None = Field(None, description="HMAC key for subject pseudonyms")
+    vault_master_key: SecretStr | None = Field(None, description="wraps the vault's data keys")
+    keys_dir: Path | None = Field(None, description="key files; default <data_dir>/keys")
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then exitright.toml."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    # Derived values -------------------------------------------------------------------------
+
+    @property
+    def engine_url(self) -> str:
+        """The engine database URL, defaulting to a SQLite file in data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'exitright.db'}"
+
+    @property
+    def demo_url(self) -> str:
+        """The demo platform database URL, defaulting to a SQLite file in data_dir."""
+        return self.demo_database_url or f"sqlite:///{self.data_dir / 'demo-platform.db'}"
+
+    @property
+    def public_url(self) -> str:
+        """Where users reach this deployment."""
+        return self.base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def key_dir(self) -> Path:
+        """The directory holding development key files."""
+        return self.keys_dir or self.data_dir / "keys"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings for display: secrets masked, passwords in URLs hidden."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "********"
+            elif isinstance(value, str) and "://" in value:
+                out[name] = mask_url(value)
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        out["engine_url (effective)"] = mask_url(self.engine_url)
+        out["demo_url (effective)"] = mask_url(self.demo_url)
+        out["config file"] = str(_config_file()) if _config_file().exists() else "(none)"
+        return out
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a database or Redis URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user, colon, _ = creds.partition(":")
+    return f"{scheme}://{user}{':********' if colon else ''}@{host}"
