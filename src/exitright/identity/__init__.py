@@ -1,0 +1,1 @@
+"""Identity verification: one-time codes, channels, and recycled-identifier status."""
