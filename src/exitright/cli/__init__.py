@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from exitright.cli import audit as audit_cli
 from exitright.cli import config as config_cli
 from exitright.cli import db as db_cli
 from exitright.cli.serve import serve
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(config_cli.app, name="config")
 app.add_typer(db_cli.app, name="db")
 app.command("serve")(serve)
+app.add_typer(audit_cli.app, name="audit")
 
 
 def main() -> None:
