@@ -7,6 +7,7 @@ import typer
 from exitright.cli import audit as audit_cli
 from exitright.cli import config as config_cli
 from exitright.cli import db as db_cli
+from exitright.cli import demo as demo_cli
 from exitright.cli.serve import serve
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(config_cli.app, name="config")
 app.add_typer(db_cli.app, name="db")
 app.command("serve")(serve)
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(demo_cli.app, name="demo")
 
 
 def main() -> None:

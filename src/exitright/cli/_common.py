@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -14,9 +14,6 @@ from rich.console import Console
 from exitright.config import Settings
 from exitright.errors import ExitRightError
 from exitright.i18n import gettext
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,19 +43,6 @@ def user_errors(lang: str = "en") -> Iterator[None]:
     except ExitRightError as exc:
         detail = "; ".join(f"{k}={v}" for k, v in exc.details.items())
         fail(gettext(lang, exc.msgid, **exc.params) + (f" ({detail})" if detail else ""))
-
-
-def command(fn: Callable[P, R]) -> Callable[P, R]:
-    """Decorator form of :func:`user_errors` for Typer commands."""
-
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with user_errors():
-            return fn(*args, **kwargs)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]  # lets Typer read the signature
-    return wrapper
 
 
 def is_tty() -> bool:

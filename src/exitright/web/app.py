@@ -62,4 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    if settings.demo_enabled:
+        from exitright.demo.web import router as demo_router  # only deployments that show it
+
+        app.include_router(demo_router)
     return app
