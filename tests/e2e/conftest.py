@@ -1,4 +1,4 @@
-"""A real browser: Debian's chromium driven by Playwright (its own browser download cannot work here)."""
+"""A real browser: Debian's chromium driven by Playwright (no browser download needed)."""
 
 from __future__ import annotations
 
