@@ -72,6 +72,7 @@ class LiveServer:
             port=self.port,
             log_level="warning",
             lifespan="on",
+            access_log=False,  # raw paths can hold phone numbers; exitright serve turns it off too
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
