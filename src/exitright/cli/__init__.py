@@ -6,8 +6,11 @@ import typer
 
 from exitright.cli import audit as audit_cli
 from exitright.cli import config as config_cli
+from exitright.cli import datamap as datamap_cli
 from exitright.cli import db as db_cli
 from exitright.cli import demo as demo_cli
+from exitright.cli import vault as vault_cli
+from exitright.cli.erase import erase
 from exitright.cli.serve import serve
 
 app = typer.Typer(
@@ -25,6 +28,9 @@ app = typer.Typer(
 app.add_typer(config_cli.app, name="config")
 app.add_typer(db_cli.app, name="db")
 app.command("serve")(serve)
+app.add_typer(datamap_cli.app, name="datamap")
+app.add_typer(vault_cli.app, name="vault")
+app.command("erase")(erase)
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 

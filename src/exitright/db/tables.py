@@ -3,5 +3,15 @@
 from __future__ import annotations
 
 from exitright.db.base import Base
+from exitright.erasure.models import ErasurePlan, ErasureStep, ResidueHash
+from exitright.vault.models import VaultAccess, VaultKey, VaultRecord
 
-__all__ = ["Base"]
+__all__ = [
+    "Base",
+    "ErasurePlan",
+    "ErasureStep",
+    "ResidueHash",
+    "VaultAccess",
+    "VaultKey",
+    "VaultRecord",
+]

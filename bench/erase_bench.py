@@ -1,0 +1,230 @@
+"""Benchmark: erase N subjects from a seeded demo platform, against a hand-written SQL script.
+
+    .venv/bin/python bench/erase_bench.py --users 100000 --subjects 1000 --backend sqlite
+    .venv/bin/python bench/erase_bench.py --users 100000 --subjects 1000 --backend postgres
+
+Both runs start from identical copies of the seeded platform and erase the same subjects. The
+engine run is the real service (plan persisted, steps recorded, retained rows encrypted into the
+vault, residual check); the baseline is one transaction per subject with the same deletes and
+updates written by hand: the physical limit of the database. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import BindParameter, Engine, bindparam, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from exitright.clock import SystemClock  # noqa: E402  # after the path set-up above
+from exitright.connectors.sql import store_engine  # noqa: E402
+from exitright.datamap.loader import load_map  # noqa: E402
+from exitright.db import migrate  # noqa: E402
+from exitright.db.engine import make_engine  # noqa: E402
+from exitright.demo.seed import seed_platform  # noqa: E402
+from exitright.erasure.context import ErasureContext  # noqa: E402
+from exitright.erasure.service import Lookup, erase_subject  # noqa: E402
+from exitright.pii.detect import phone_variants  # noqa: E402
+from exitright.vault.crypto import LocalKeyWrapper  # noqa: E402
+from exitright.vault.service import VaultService  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEMO_MAP = ROOT / "src" / "exitright" / "demo" / "datamap.yaml"
+
+ORDERS = "SELECT id FROM orders WHERE user_id = :u"
+HAND_WRITTEN = [
+    "UPDATE invitations SET invitee_id = NULL, invitee_phone = 'h0000000000000000'"
+    " WHERE invitee_id = :u OR invitee_phone IN :phones",
+    "DELETE FROM invitations WHERE inviter_id = :u",
+    "DELETE FROM cs_messages WHERE conversation_id IN (SELECT id FROM cs_conversations"
+    f" WHERE user_id = :u OR order_id IN ({ORDERS}))",
+    f"DELETE FROM cs_conversations WHERE user_id = :u OR order_id IN ({ORDERS})",
+    "DELETE FROM review_photos WHERE review_id IN (SELECT id FROM reviews"
+    f" WHERE user_id = :u OR order_id IN ({ORDERS}))",
+    f"DELETE FROM reviews WHERE user_id = :u OR order_id IN ({ORDERS})",
+    "DELETE FROM refunds WHERE payment_id IN (SELECT id FROM payments"
+    f" WHERE order_id IN ({ORDERS}))",
+    f"DELETE FROM payments WHERE order_id IN ({ORDERS})",
+    f"DELETE FROM order_items WHERE order_id IN ({ORDERS})",
+    f"DELETE FROM deliveries WHERE order_id IN ({ORDERS})",
+    f"DELETE FROM invoices WHERE user_id = :u OR order_id IN ({ORDERS})",
+    f"DELETE FROM user_coupons WHERE user_id = :u OR used_order_id IN ({ORDERS})",
+    f"DELETE FROM wallet_ledger WHERE user_id = :u OR order_id IN ({ORDERS})",
+    "DELETE FROM orders WHERE user_id = :u",
+    "DELETE FROM wallets WHERE user_id = :u",
+    "DELETE FROM login_history WHERE user_id = :u"
+    " OR device_id IN (SELECT id FROM devices WHERE user_id = :u)",
+    "DELETE FROM devices WHERE user_id = :u",
+    "DELETE FROM addresses WHERE user_id = :u",
+    "DELETE FROM identity_verifications WHERE user_id = :u",
+    "DELETE FROM favourites WHERE user_id = :u",
+    "DELETE FROM search_history WHERE user_id = :u",
+    "DELETE FROM merchant_customer_notes WHERE customer_phone IN :phones",
+    "DELETE FROM sms_outbox WHERE phone IN :phones",
+    "DELETE FROM users WHERE id = :u",
+]
+
+
+@contextmanager
+def pg_database(name: str, template: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database (optionally copied from ``template``), dropped afterwards."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def timed(subjects: list[int], erase: Callable[[int], None]) -> list[float]:
+    """Seconds per subject."""
+    out: list[float] = []
+    for uid in subjects:
+        t0 = time.perf_counter()
+        erase(uid)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def hand_written(engine: Engine) -> Callable[[int], None]:
+    """The baseline: one transaction per subject with the statements above."""
+    phones: BindParameter[list[str]] = bindparam("phones", expanding=True)
+    stmts = [text(s).bindparams(phones) if ":phones" in s else text(s) for s in HAND_WRITTEN]
+
+    def erase(uid: int) -> None:
+        with engine.begin() as conn:
+            phone = conn.execute(text("SELECT phone FROM users WHERE id = :u"), {"u": uid}).scalar()
+            params = {"u": uid, "phones": phone_variants(phone or "")}
+            for stmt in stmts:
+                conn.execute(stmt, params)
+
+    return erase
+
+
+def engine_run(
+    platform_url: str, engine_url: str, uploads: Path, residual: str
+) -> Callable[[int], None]:
+    """The ExitRight service, as the request workflow calls it."""
+    env = {"EXITRIGHT_DEMO_DATABASE_URL": platform_url, "EXITRIGHT_DEMO_UPLOADS": str(uploads)}
+    dm = load_map(DEMO_MAP, env)
+    stores = {k: v for k, v in dm.stores.items() if k != "sessions"}  # no Redis in this benchmark
+    dm = dm.model_copy(
+        update={"stores": stores, "residual": dm.residual.model_copy(update={"mode": residual})}
+    )
+    migrate.upgrade(engine_url)
+    engine = make_engine(engine_url)
+    clock = SystemClock()
+    ctx = ErasureContext(
+        engine,
+        VaultService(engine, LocalKeyWrapper(b"bench-master-key".ljust(32, b".")), clock),
+        b"bench-pseudonym-key".ljust(32, b"."),
+        clock,
+        sql_engines={"platform": store_engine(platform_url)},
+    )
+
+    def erase(uid: int) -> None:
+        summary = erase_subject(ctx, dm, Lookup("user_id", str(uid)))
+        if summary.status != "completed":
+            raise SystemExit(
+                f"erasure of {uid} failed at {summary.failed_step}: {summary.hits[:3]}"
+            )
+
+    return erase
+
+
+def report(name: str, seconds: list[float]) -> dict[str, float]:
+    """Subjects per second and percentiles."""
+    q = statistics.quantiles(seconds, n=100)
+    row = {
+        "per_s": len(seconds) / sum(seconds),
+        "p50": q[49] * 1000,
+        "p99": q[98] * 1000,
+        "total": sum(seconds),
+    }
+    cells = [f"{row[k]:.1f}" for k in ("per_s", "p50", "p99", "total")]
+    print(f"| {name} | " + " | ".join(cells) + " |")
+    return row
+
+
+def main() -> None:
+    """Seed once, run both, print a Markdown table."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--users", type=int, default=100_000)
+    ap.add_argument("--subjects", type=int, default=1000)
+    ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--residual", choices=["full", "indexed"], default="indexed")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="erase-bench-"))
+    try:
+        t0 = time.perf_counter()
+        if args.backend == "sqlite":
+            template = work / "template.db"
+            seed_engine = make_engine(f"sqlite:///{template}")
+            seed_platform(seed_engine, users=args.users, seed=1)
+            seed_engine.dispose()
+            for name in ("engine-run.db", "script-run.db"):
+                shutil.copy(template, work / name)
+            platform_a, platform_b = (
+                f"sqlite:///{work / 'engine-run.db'}",
+                f"sqlite:///{work / 'script-run.db'}",
+            )
+            engine_db = f"sqlite:///{work / 'exitright.db'}"
+            run(args, work, platform_a, platform_b, engine_db, t0)
+        else:
+            with pg_database("erase_bench_template") as template_url:
+                seed_engine = store_engine(template_url)
+                seed_platform(seed_engine, users=args.users, seed=1)
+                with seed_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                    c.execute(text("ANALYZE"))  # a live platform has statistics; a fresh seed not
+                seed_engine.dispose()
+                with (
+                    pg_database("erase_bench_a", "erase_bench_template") as platform_a,
+                    pg_database("erase_bench_b", "erase_bench_template") as platform_b,
+                    pg_database("erase_bench_engine") as engine_db,
+                ):
+                    run(args, work, platform_a, platform_b, engine_db, t0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(
+    args: argparse.Namespace,
+    work: Path,
+    platform_a: str,
+    platform_b: str,
+    engine_db: str,
+    t0: float,
+) -> None:
+    """Both runs over the same subjects."""
+    print(f"seeded {args.users} users on {args.backend} in {time.perf_counter() - t0:.0f} s")
+    subjects = random.Random(7).sample(range(1, args.users + 1), args.subjects)
+    engine_side = timed(
+        subjects, engine_run(platform_a, engine_db, work / "uploads", args.residual)
+    )
+    script_engine = store_engine(platform_b)
+    script_side = timed(subjects, hand_written(script_engine))
+    script_engine.dispose()
+    print(f"\n{args.subjects} subjects of {args.users} users, {args.backend}", end="")
+    print(f", residual={args.residual}\n")
+    print("| run | subjects/s | p50 ms | p99 ms | total s |")
+    print("|---|---|---|---|---|")
+    a = report("ExitRight", engine_side)
+    b = report("hand-written SQL", script_side)
+    print(f"\nratio (ExitRight total / hand-written total): {a['total'] / b['total']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

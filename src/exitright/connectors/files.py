@@ -1,0 +1,77 @@
+"""The files connector: deletes a subject's uploads under the store's root, searches file names.
+
+A pattern is relative to the root (validated: no absolute paths, no ``..``); identifier values
+are glob-escaped and may not contain a separator; every match is resolved (symlinks included)
+and skipped unless it is still inside the root.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from exitright.connectors.base import Hit, SubjectIds
+from exitright.connectors.patterns import UnsafeValueError, fill, path_escape
+from exitright.datamap.model import FilesStore
+
+
+class FilesConnector:
+    """One files store of the map."""
+
+    def __init__(self, name: str, store: FilesStore) -> None:
+        self.name = name
+        self.store = store
+        self.root = Path(store.root).resolve()
+
+    def _matches(self, index: int, ids: SubjectIds) -> list[Path]:
+        try:
+            filled = fill(self.store.paths[index].pattern, ids.placeholder_values(), path_escape)
+        except UnsafeValueError:
+            return []
+        if filled is None or not self.root.is_dir():
+            return []
+        out: list[Path] = []
+        for path in self.root.glob(filled):
+            real = path.resolve()
+            if real != self.root and real.is_relative_to(self.root):
+                out.append(path)
+        return sorted(out)
+
+    def count(self, index: int, ids: SubjectIds) -> int:
+        """How many files or directories the pattern matches for this subject."""
+        return len(self._matches(index, ids))
+
+    def erase(self, index: int, ids: SubjectIds) -> int:
+        """Delete the matches (directories with their contents), then empty parents named after
+        the subject; idempotent."""
+        matches = self._matches(index, ids)
+        for path in matches:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        names = set(ids.placeholder_values().values())
+        for path in matches:
+            parent = path.parent
+            while parent != self.root and parent.is_relative_to(self.root):
+                if parent.name in names and parent.is_dir() and not any(parent.iterdir()):
+                    parent.rmdir()
+                parent = parent.parent
+        return len(matches)
+
+    def residual(self, ids: SubjectIds) -> list[Hit]:
+        """Paths under the root whose name holds one of the subject's identifiers."""
+        if not self.root.is_dir():
+            return []
+        needles = ids.needles()
+        uid = str(ids.user_id) if ids.user_id is not None else None
+        hits: list[Hit] = []
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root).as_posix()
+            name = path.name.lower()
+            if any(n in name for n in needles) or path.stem == uid:
+                hits.append(Hit(self.name, "(files)", "path", rel))
+        return hits
+
+    def close(self) -> None:
+        """Nothing to release."""

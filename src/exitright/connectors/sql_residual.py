@@ -1,0 +1,86 @@
+"""The residual check of a SQL store: does anything still name the subject?
+
+Two searches per mapped table: rows that still link to the subject through a direct link (the
+user id or an identifier in a link column), and text columns containing any spelling of the
+subject's phone, e-mail or ID number (``full`` mode: every text column with ``LIKE``;
+``indexed`` mode: equality on link and identifier columns only, the rest left to the sweep).
+Hits name the place (table, column, row key), never the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+
+from exitright.connectors.base import Hit, SubjectIds
+from exitright.connectors.sql import SqlConnector, identifier_values, is_text
+from exitright.datamap.model import ColumnLink, IdentifierLink
+
+MAX_HITS_PER_COLUMN = 5
+IDENTIFIER_CATEGORIES = frozenset({"contact.phone", "contact.email", "identity.id_number"})
+
+
+def _row_key(row: Any, names: list[str]) -> str:
+    if len(names) == 1:
+        return str(row[0])
+    return ",".join(f"{n}={v}" for n, v in zip(names, row, strict=False))
+
+
+def sql_residual(conn: SqlConnector, ids: SubjectIds, mode: str) -> list[Hit]:
+    """Every place in ``conn``'s mapped tables where the subject can still be found."""
+    hits: list[Hit] = []
+    needles = ids.needles()
+    exact: list[Any] = []
+    for kind in ("phone", "email", "id_number"):
+        exact += identifier_values(kind, ids)
+    located: list[tuple[str, list[str], list[Any], str, ColumnElement[bool]]] = []
+    with conn.engine.connect() as db:
+        for tname, spec in sorted(conn.store.tables.items()):
+            t = conn.table(tname)
+            key_names = (
+                [spec.key]
+                if spec.key
+                else [c.name for c in t.primary_key.columns] or [c.name for c in t.c][:1]
+            )
+            key_cols = [t.c[n] for n in key_names]
+            checks: list[tuple[str, ColumnElement[bool]]] = []
+            for link in spec.link:
+                if isinstance(link, IdentifierLink) or (
+                    isinstance(link, ColumnLink) and link.parent is None
+                ):
+                    checks.append((link.column, conn.link_condition(tname, link, ids)))
+            if conn.subject is not None and tname == conn.subject.table:
+                checks.append((conn.subject.key, conn.rows_of(tname, ids)))
+            for column in t.c:
+                if not is_text(column):
+                    continue
+                if mode == "full" and needles:
+                    lowered = func.lower(column)
+                    checks.append(
+                        (column.name, or_(*[lowered.contains(n, autoescape=True) for n in needles]))
+                    )
+                elif exact and spec.pi.get(column.name) in IDENTIFIER_CATEGORIES:
+                    # Indexed mode: equality on declared identifier columns only; free text and
+                    # the rest are left to the periodic sweep (DESIGN.md, residual check at scale).
+                    checks.append((column.name, column.in_(exact)))
+                if mode == "full" and ids.user_id is not None and len(str(ids.user_id)) >= 6:
+                    checks.append((column.name, column == str(ids.user_id)))
+            located += [(tname, key_names, key_cols, cname, cond) for cname, cond in checks]
+        # One round trip answers "anything left?" for every check; only hits are then located.
+        if not located:
+            return []
+        flags = db.execute(
+            select(
+                *[
+                    select(*keys).where(cond).exists().label(f"c{i}")
+                    for i, (_t, _n, keys, _c, cond) in enumerate(located)
+                ]
+            )
+        ).one()
+        for flag, (tname, key_names, key_cols, cname, cond) in zip(flags, located, strict=True):
+            if not flag:
+                continue
+            for row in db.execute(select(*key_cols).where(cond).limit(MAX_HITS_PER_COLUMN)):
+                hits.append(Hit(conn.name, tname, cname, _row_key(row, key_names)))
+    return sorted(set(hits), key=lambda h: (h.table, h.column, h.row_key))

@@ -1,0 +1,104 @@
+"""What an erasure needs from the outside: the engine database, the vault, keys, a clock, stores.
+
+``ErasureContext.from_settings`` is the production wiring; tests build one by hand with their own
+engines and clients (``sql_engines`` / ``redis_clients`` replace the map's URLs per store).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import Engine, MetaData
+
+from exitright.clock import Clock, SystemClock
+from exitright.config import Settings
+from exitright.connectors.files import FilesConnector
+from exitright.connectors.redis import RedisConnector
+from exitright.connectors.sql import SqlConnector
+from exitright.datamap.model import DataMap, FilesStore, RedisStore, SqlStore
+from exitright.db.engine import make_engine
+from exitright.errors import ErrorCode, ExitRightError
+from exitright.keys import load_key
+from exitright.pseudonym import keyed_hash
+from exitright.vault.crypto import LocalKeyWrapper
+from exitright.vault.service import VaultService
+
+Connectors = dict[str, SqlConnector | RedisConnector | FilesConnector]
+
+
+@dataclass
+class ErasureContext:
+    """The ports of the erasure use cases."""
+
+    engine: Engine
+    vault: VaultService
+    pseudonym_key: bytes
+    clock: Clock
+    batch_size: int = 500
+    lease: timedelta = timedelta(minutes=5)
+    sql_engines: dict[str, Engine] = field(default_factory=dict)
+    redis_clients: dict[str, redis.Redis[bytes]] = field(default_factory=dict)
+    # Reflected schemas and maps already checked against the stores, kept for this context's life
+    # (a worker re-creates its context to pick up schema changes).
+    schemas: dict[str, MetaData] = field(default_factory=dict)
+    verified: set[str] = field(default_factory=set)
+
+    @property
+    def hash_key(self) -> bytes:
+        """The key of the ``hash`` anonymize method (derived, so it is not the pseudonym key)."""
+        return bytes.fromhex(keyed_hash(self.pseudonym_key, "anonymize-hash-key", "v1"))
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, clock: Clock | None = None, **kwargs: Any
+    ) -> ErasureContext:
+        """The production wiring: engine database from settings, keys from settings or key files."""
+        clock = clock or SystemClock()
+        engine = make_engine(settings.engine_url)
+        wrapper = LocalKeyWrapper(load_key(settings, "vault_master"))
+        vault = VaultService(engine, wrapper, clock)
+        return cls(engine, vault, load_key(settings, "pseudonym"), clock, **kwargs)
+
+    def open(self, dm: DataMap) -> Connectors:
+        """A connector for every store of ``dm`` (the engines and clients given here first)."""
+        return self.open_stores(dm, self.sql_engines, self.redis_clients, self.schemas)
+
+    @staticmethod
+    def open_stores(
+        dm: DataMap,
+        sql_engines: dict[str, Engine] | None = None,
+        redis_clients: dict[str, redis.Redis[bytes]] | None = None,
+        schemas: dict[str, MetaData] | None = None,
+    ) -> Connectors:
+        """A connector for every store of ``dm``, from the map's URLs unless given."""
+        out: Connectors = {}
+        for name, store in dm.stores.items():
+            if isinstance(store, SqlStore):
+                subject = dm.subject if name == dm.subject.store else None
+                out[name] = SqlConnector(
+                    name, store, subject, (sql_engines or {}).get(name), schemas
+                )
+            elif isinstance(store, RedisStore):
+                out[name] = RedisConnector(name, store, (redis_clients or {}).get(name))
+            elif isinstance(store, FilesStore):
+                out[name] = FilesConnector(name, store)
+        return out
+
+
+def close_all(connectors: Connectors) -> None:
+    """Close every connector."""
+    for c in connectors.values():
+        c.close()
+
+
+def unreachable(store: str, exc: BaseException) -> ExitRightError:
+    """The error for a store that cannot be reached (no driver message: it may hold values)."""
+    return ExitRightError(
+        ErrorCode.STORE_UNREACHABLE,
+        details={"store": store, "error": type(exc).__name__},
+        message_id="erasure.store_unreachable",
+        params={"store": store},
+    )
