@@ -5,10 +5,12 @@ from __future__ import annotations
 import typer
 
 from exitright.cli import audit as audit_cli
+from exitright.cli import certificate as certificate_cli
 from exitright.cli import config as config_cli
 from exitright.cli import datamap as datamap_cli
 from exitright.cli import db as db_cli
 from exitright.cli import demo as demo_cli
+from exitright.cli import ledger as ledger_cli
 from exitright.cli import vault as vault_cli
 from exitright.cli.erase import erase
 from exitright.cli.serve import serve
@@ -31,6 +33,8 @@ app.command("serve")(serve)
 app.add_typer(datamap_cli.app, name="datamap")
 app.add_typer(vault_cli.app, name="vault")
 app.command("erase")(erase)
+app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(certificate_cli.app, name="certificate")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from exitright.db.base import Base
 from exitright.erasure.models import ErasurePlan, ErasureStep, ResidueHash
+from exitright.ledger.models import LedgerEntry, SigningKey
 from exitright.vault.models import VaultAccess, VaultKey, VaultRecord
 
 __all__ = [
     "Base",
     "ErasurePlan",
     "ErasureStep",
+    "LedgerEntry",
     "ResidueHash",
+    "SigningKey",
     "VaultAccess",
     "VaultKey",
     "VaultRecord",

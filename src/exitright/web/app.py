@@ -11,8 +11,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from exitright import __version__
+from exitright.clock import SystemClock
 from exitright.config import Settings
+from exitright.db.engine import make_engine
 from exitright.keys import load_key
+from exitright.ledger import signing
 from exitright.web import errors, middleware
 from exitright.web.routes import ROUTERS
 
@@ -29,9 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A deployment always has a signing key, so /.well-known/jwks.json is never empty.
+        with app.state.engine.begin() as conn:
+            signing.current(conn, SystemClock(), signing.wrapping_key(load_key(settings, "secret")))
         yield
         for hook in app.state.on_shutdown:
             hook()
+        app.state.engine.dispose()
 
     app = FastAPI(
         title="ExitRight",
@@ -41,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=errors.ERROR_RESPONSES,
     )
     app.state.settings = settings
+    app.state.engine = make_engine(settings.engine_url)
     app.state.on_shutdown = []
 
     errors.install(app)

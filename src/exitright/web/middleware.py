@@ -9,6 +9,7 @@ from fastapi import FastAPI, Form, Request, Response
 
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.i18n import normalize_language, pick_language
+from exitright.web.errors import wants_json
 
 LANG_COOKIE = "lang"
 
@@ -46,7 +47,8 @@ def install(app: FastAPI, default_language: str, secure_cookies: bool) -> None:
         else:
             lang = pick_language(request.headers.get("accept-language"), default_language)
         request.state.lang = lang
-        if "session" in request.scope:
+        # Only pages carry forms; API calls must not get a session cookie they never use.
+        if "session" in request.scope and not wants_json(request):
             token = request.session.get("csrf")
             if not token:
                 token = secrets.token_urlsafe(32)

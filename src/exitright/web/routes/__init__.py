@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from exitright.web.routes import health, pages, v1_meta
+from exitright.web.routes import certificates, health, pages, v1_meta, wellknown
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     v1_meta.router,
+    wellknown.router,
     pages.router,
+    certificates.router,
 )
