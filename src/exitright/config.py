@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(None, description="HMAC key for subject pseudonyms")
     vault_master_key: SecretStr | None = Field(None, description="wraps the vault's data keys")
     keys_dir: Path | None = Field(None, description="key files; default <data_dir>/keys")
+    worker_in_process: bool = Field(True, description="serve also runs one request worker thread")
+    cooling_off_days: int = Field(
+        7, ge=0, le=30, description="days a cancellation can be withdrawn before erasure starts"
+    )
+    datamap_path: Path | None = Field(
+        None, description="the platform's data map (YAML); default: the demo map when demo is on"
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from exitright.cli import apikey as apikey_cli
 from exitright.cli import audit as audit_cli
 from exitright.cli import certificate as certificate_cli
 from exitright.cli import config as config_cli
@@ -14,6 +15,7 @@ from exitright.cli import ledger as ledger_cli
 from exitright.cli import vault as vault_cli
 from exitright.cli.erase import erase
 from exitright.cli.serve import serve
+from exitright.cli.worker import worker
 
 app = typer.Typer(
     name="exitright",
@@ -35,6 +37,8 @@ app.add_typer(vault_cli.app, name="vault")
 app.command("erase")(erase)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(certificate_cli.app, name="certificate")
+app.command("worker")(worker)
+app.add_typer(apikey_cli.app, name="apikey")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from exitright.db.base import Base
+from exitright.db.requests import ApiKeyRow, RequestRow
 from exitright.erasure.models import ErasurePlan, ErasureStep, ResidueHash
 from exitright.ledger.models import LedgerEntry, SigningKey
 from exitright.vault.models import VaultAccess, VaultKey, VaultRecord
 
 __all__ = [
+    "ApiKeyRow",
     "Base",
     "ErasurePlan",
     "ErasureStep",
     "LedgerEntry",
+    "RequestRow",
     "ResidueHash",
     "SigningKey",
     "VaultAccess",

@@ -1,0 +1,259 @@
+"""The ports of the request use cases: what a service needs from the world, as Protocols.
+
+The services in :mod:`exitright.cancellation.services` receive a :class:`UnitOfWork` (the request
+repository, the ledger and the certificate signer, all in one engine-database transaction) and a
+:class:`Ports` bundle (clock, eraser, policies). Adapters live outside this pure folder
+(``exitright.db.requests``, ``exitright.bootstrap``); the unit tests use fakes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Protocol
+
+from exitright.cancellation.cooling_off import CoolingOffPolicy
+from exitright.cancellation.deadlines import DeadlinePolicy, Regime
+from exitright.cancellation.errors import DomainError
+from exitright.cancellation.model import Request, RequestKind
+from exitright.clock import Clock
+from exitright.errors import ErrorCode
+
+__all__ = [
+    "ConcurrentUpdateError",
+    "DuplicateIdempotencyKeyError",
+    "Eraser",
+    "EraserBusyError",
+    "ErasureOutcome",
+    "Identifiers",
+    "Ledger",
+    "Page",
+    "Ports",
+    "RequestNotFoundError",
+    "RequestRecord",
+    "RequestRepository",
+    "RetryPolicy",
+    "Signer",
+    "TableCounts",
+    "UnitOfWork",
+]
+
+IdentifierKind = Literal["user_id", "phone", "email"]
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """How the requester named the account: exactly one identifier (personal data; kept encrypted
+    by the repository while the request is open, erased when it ends)."""
+
+    kind: IdentifierKind
+    value: str
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-safe dict (encrypted before it is stored)."""
+        return {"kind": self.kind, "value": self.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Identifiers:
+        """The inverse of :meth:`to_dict`."""
+        kind = str(data["kind"])
+        if kind not in ("user_id", "phone", "email"):
+            raise ValueError(f"unknown identifier kind {kind!r}")
+        return cls(kind, str(data["value"]))  # type: ignore[arg-type]  # checked just above
+
+
+@dataclass
+class RequestRecord:
+    """A stored request: the aggregate plus what the engine keeps around it.
+
+    ``row_version`` is the version the repository loaded; saving a record whose row changed since
+    raises :class:`ConcurrentUpdateError` (optimistic locking).
+    """
+
+    request: Request
+    identifiers: Identifiers | None
+    owner: str | None = None  # the API key that created it (None: a page or an operator)
+    idempotency_key: str | None = None
+    next_run_at: datetime | None = None
+    plan_id: str | None = None
+    certificate: str | None = None
+    created_at: datetime | None = None
+    row_version: int = 0
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing, newest first; ``cursor`` fetches the next page (None: last)."""
+
+    records: Sequence[RequestRecord]
+    cursor: str | None
+
+
+class RequestNotFoundError(DomainError):
+    """No such request, or one the caller may not see (the two are never told apart)."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.NOT_FOUND
+    message_id: ClassVar[str] = "api.error.request_not_found"
+
+
+class ConcurrentUpdateError(DomainError):
+    """The request changed between load and save; the caller may retry."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.CONFLICT
+    message_id: ClassVar[str] = "api.error.concurrent_update"
+
+
+class DuplicateIdempotencyKeyError(DomainError):
+    """Another request was stored under the same idempotency key at the same moment."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.CONFLICT
+    message_id: ClassVar[str] = "api.error.concurrent_update"
+
+
+class EraserBusyError(Exception):
+    """The request's plan is being run by another worker right now; look again later."""
+
+
+class RequestRepository(Protocol):
+    """Stores request records in the engine database."""
+
+    def add(self, record: RequestRecord) -> None:
+        """Insert a new record (raises DuplicateIdempotencyKeyError on a key collision)."""
+        ...
+
+    def get(self, request_id: str) -> RequestRecord | None:
+        """The record, or None."""
+        ...
+
+    def by_idempotency_key(self, owner: str, key: str) -> RequestRecord | None:
+        """The record ``owner`` created under ``key``, or None."""
+        ...
+
+    def save(self, record: RequestRecord) -> None:
+        """Write back a loaded record if nobody changed it since (else ConcurrentUpdateError)."""
+        ...
+
+    def list(self, *, owner: str | None, cursor: str | None, limit: int) -> Page:
+        """Records newest first; only ``owner``'s unless None."""
+        ...
+
+
+class Ledger(Protocol):
+    """The tamper-evident ledger, appended to inside the unit of work's transaction."""
+
+    def append(self, event: str, *, request_id: str, subject: str, data: Mapping[str, Any]) -> str:
+        """Append an entry; returns its hash."""
+        ...
+
+
+class Signer(Protocol):
+    """Signs certificate claims with the deployment's current key (inside the transaction)."""
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """A compact JWS over ``claims``."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction on the engine database: commit makes every change of it visible at once."""
+
+    @property
+    def requests(self) -> RequestRepository:
+        """The requests, in this transaction."""
+        ...
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, in this transaction."""
+        ...
+
+    @property
+    def signer(self) -> Signer:
+        """The certificate signer, in this transaction."""
+        ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make the changes durable (leaving without commit rolls back)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """What erasure did to one table (or key pattern, or path pattern) of one store."""
+
+    store: str
+    table: str
+    counts: Mapping[str, int]
+    legal_basis: str | None = None
+    retain_until: str | None = None  # the latest expiry of what was kept (ISO date)
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    """The result of running an erasure plan, as the certificate reports it."""
+
+    status: Literal["completed", "failed"]
+    tables: Sequence[TableCounts] = ()
+    residual_hits: int = 0
+    failed_step: str | None = None
+
+
+class Eraser(Protocol):
+    """The erasure engine, seen from the request workflow."""
+
+    def subject_ref(self, identifiers: Identifiers) -> str:
+        """The subject's pseudonym (the same one erasure and the ledger use)."""
+        ...
+
+    def plan(self, request_id: str, identifiers: Identifiers) -> str:
+        """The plan of this request: the one already persisted for it, or a new one."""
+        ...
+
+    def run(self, plan_id: str, worker: str) -> ErasureOutcome:
+        """Run (or resume, or just report a finished) plan; idempotent."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter for failed executions."""
+
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=1)
+
+    def delay(self, attempt: int, jitter: float) -> timedelta:
+        """The wait after the ``attempt``-th failure; ``jitter`` in [0, 1) spreads it (½–1×)."""
+        exponent = min(max(attempt - 1, 0), 30)
+        raw: timedelta = min(self.base * (2**exponent), self.cap)
+        factor = 0.5 + 0.5 * min(max(jitter, 0.0), 1.0)
+        return timedelta(seconds=raw.total_seconds() * factor)
+
+
+@dataclass
+class Ports:
+    """Everything a use case needs besides the unit of work."""
+
+    clock: Clock
+    eraser: Eraser | None
+    deadlines: Mapping[Regime, DeadlinePolicy]
+    default_regime: Regime
+    cooling_off: CoolingOffPolicy = field(default_factory=CoolingOffPolicy)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    issuer: str = "exitright"
+    jitter: Callable[[], float] = random.random  # tests pass a constant
+
+    def supported_kinds(self) -> frozenset[RequestKind]:
+        """Kinds this deployment can carry out (only cancellation has an executor so far)."""
+        return frozenset({RequestKind.CANCEL}) if self.eraser is not None else frozenset()
