@@ -12,6 +12,7 @@ from exitright.cli import datamap as datamap_cli
 from exitright.cli import db as db_cli
 from exitright.cli import demo as demo_cli
 from exitright.cli import ledger as ledger_cli
+from exitright.cli import protocols as protocols_cli
 from exitright.cli import vault as vault_cli
 from exitright.cli.erase import erase
 from exitright.cli.serve import serve
@@ -39,6 +40,7 @@ app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(certificate_cli.app, name="certificate")
 app.command("worker")(worker)
 app.add_typer(apikey_cli.app, name="apikey")
+app.add_typer(protocols_cli.app, name="events")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from exitright.web.routes import certificates, health, pages, v1_meta, v1_requests, wellknown
+from exitright.web.routes import (
+    certificates,
+    health,
+    pages,
+    ssf,
+    v1_meta,
+    v1_requests,
+    wellknown,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     v1_meta.router,
     v1_requests.router,
     wellknown.router,
+    ssf.router,
     pages.router,
     certificates.router,
 )
