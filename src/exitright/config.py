@@ -68,6 +68,41 @@ class Settings(BaseSettings):
     datamap_path: Path | None = Field(
         None, description="the platform's data map (YAML); default: the demo map when demo is on"
     )
+    # Identity: one-time-code delivery and the recycled-number look-up (docs/identity.md).
+    sms_provider: Literal["console", "http"] = Field(
+        "console", description="how codes reach phones: console (development) or http (gateway)"
+    )
+    email_provider: Literal["console", "smtp"] = Field(
+        "console", description="how codes reach e-mail addresses: console (development) or smtp"
+    )
+    sms_gateway_url: str = Field("", description="the HTTP SMS gateway's POST URL")
+    sms_gateway_template: str = Field(
+        '{"to": "$phone", "text": "$text"}',
+        description="the gateway request body; $phone $national $code $minutes $text are filled",
+    )
+    sms_gateway_content_type: str = Field(
+        "application/json", description="Content-Type of the gateway request"
+    )
+    sms_gateway_auth_header: str = Field(
+        "Authorization", description="the header carrying the gateway credential"
+    )
+    sms_gateway_auth: SecretStr | None = Field(
+        None, description="the header's value, e.g. 'Bearer …'"
+    )
+    smtp_host: str = Field("", description="SMTP server for e-mailed codes")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port")
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls, ssl (implicit TLS) or none (loopback relays only)"
+    )
+    smtp_username: str | None = Field(None, description="SMTP login, if the server needs one")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password")
+    smtp_from: str = Field("", description="the From address of code e-mails")
+    recycling_lookup_url: str = Field(
+        "", description="base URL of a CAMARA NumberRecycling API; empty: no look-up"
+    )
+    recycling_lookup_token: SecretStr | None = Field(
+        None, description="bearer token for the recycling look-up"
+    )
 
     @field_validator("base_url")
     @classmethod

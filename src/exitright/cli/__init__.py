@@ -11,6 +11,7 @@ from exitright.cli import config as config_cli
 from exitright.cli import datamap as datamap_cli
 from exitright.cli import db as db_cli
 from exitright.cli import demo as demo_cli
+from exitright.cli import identity as identity_cli
 from exitright.cli import ledger as ledger_cli
 from exitright.cli import protocols as protocols_cli
 from exitright.cli import vault as vault_cli
@@ -41,6 +42,7 @@ app.add_typer(certificate_cli.app, name="certificate")
 app.command("worker")(worker)
 app.add_typer(apikey_cli.app, name="apikey")
 app.add_typer(protocols_cli.app, name="events")
+app.add_typer(identity_cli.app, name="identity")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 
