@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -14,6 +13,7 @@ from exitright import bootstrap
 from exitright.cli._common import console, load_settings, user_errors
 from exitright.datamap.loader import load_map
 from exitright.db import migrate
+from exitright.observability.logs import configure as configure_logging
 from exitright.worker import run
 
 
@@ -28,7 +28,8 @@ def worker(
     """Run the request worker; any number may run at once on PostgreSQL."""
     with user_errors():
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+        # The same JSON lines, request ids and PI redaction as the web processes.
+        configure_logging(settings.log_level)
         migrate.upgrade(settings.engine_url)
         dm = load_map(map_path) if map_path else None
         rt = bootstrap.build(settings, datamap=dm)

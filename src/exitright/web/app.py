@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from exitright import __version__, worker
+from exitright import __version__, observability, worker
 from exitright.clock import SystemClock
 from exitright.config import Settings
 from exitright.db.engine import make_engine
@@ -75,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.include_router(demo_router)
     worker.install_in_process(app)
+    observability.install(app, settings)
     return app

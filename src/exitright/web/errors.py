@@ -138,5 +138,9 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # The traceback goes to the operator's log (no request body, so no personal data);
         # the user gets the error model without internals.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception(  # the route's template, not the path: a path can hold a phone number
+            "unhandled error on %s %s",
+            request.method,
+            getattr(request.scope.get("route"), "path", "?"),
+        )
         return render_error(request, ExitRightError(ErrorCode.INTERNAL_ERROR))

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from exitright.web.routes import (
     certificates,
     health,
+    metrics,
     pages,
     ssf,
     v1_identifiers,
@@ -17,6 +18,7 @@ from exitright.web.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
+    metrics.router,
     v1_meta.router,
     v1_requests.router,
     v1_identifiers.router,
