@@ -21,6 +21,7 @@ from exitright.i18n import LANGUAGES, gettext
 TEMPLATE_PACKAGES: tuple[tuple[str, str], ...] = (
     ("exitright.web", "templates"),
     ("exitright.demo", "templates"),
+    ("exitright.privacy", "templates"),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from exitright.privacy import routes as privacy
 from exitright.web.routes import (
     certificates,
     health,
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     ssf.router,
     pages.router,
     certificates.router,
+    privacy.router,
 )
