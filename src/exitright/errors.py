@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ErrorCode(StrEnum):
@@ -79,3 +79,38 @@ class ExitRightError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code.value}: {self.msgid}"
+
+
+class DomainError(Exception):
+    """Base of the pure core's errors: a stable code, a catalog message and safe parameters.
+
+    The core raises subclasses; the edges turn them into :class:`ExitRightError` in one place
+    with :meth:`to_exitright_error`. ``params`` fill the message and never carry personal data.
+    """
+
+    code: ClassVar[ErrorCode] = ErrorCode.CONFLICT
+    message_id: ClassVar[str] = "error.conflict"
+
+    def __init__(self, detail: str, **params: Any) -> None:
+        # ``detail`` is the English one-liner for logs and the CLI; users see the catalog message.
+        super().__init__(detail)
+        self.detail = detail
+        self.params: dict[str, Any] = params
+
+    def to_exitright_error(self) -> ExitRightError:
+        """The same failure in the project's error model (code, catalog message, details)."""
+        return ExitRightError(
+            self.code,
+            details={k: _plain(v) for k, v in self.params.items()},
+            message_id=self.message_id,
+            params=dict(self.params),
+        )
+
+
+def _plain(value: Any) -> Any:
+    # details go out as JSON: enums and other objects become their string form.
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)

@@ -8,52 +8,19 @@ The core raises these; the web layer and the CLI turn them into the project's er
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from exitright.errors import ErrorCode, ExitRightError
+from exitright.errors import DomainError as DomainError  # re-exported: the core's base error
+from exitright.errors import ErrorCode
 
 __all__ = [
     "ActorNotAllowedError",
     "CalendarDataError",
     "ConfigurationError",
     "CoolingOffNotOverError",
-    "DomainError",
     "ExtensionNotAllowedError",
     "IllegalTransitionError",
     "PreCheckConfigError",
     "TimingConfigError",
 ]
-
-
-class DomainError(Exception):
-    """Base of every workflow error; carries the stable code the web layer reports."""
-
-    code: ClassVar[ErrorCode] = ErrorCode.CONFLICT
-    message_id: ClassVar[str] = "requests.error.conflict"
-
-    def __init__(self, detail: str, **params: Any) -> None:
-        # ``detail`` is the English one-liner for logs and the CLI; users see the catalog message.
-        super().__init__(detail)
-        self.detail = detail
-        self.params: dict[str, Any] = params
-
-    def to_exitright_error(self) -> ExitRightError:
-        """The same failure in the project's error model (code, catalog message, details)."""
-        return ExitRightError(
-            self.code,
-            details={k: _plain(v) for k, v in self.params.items()},
-            message_id=self.message_id,
-            params=dict(self.params),
-        )
-
-
-def _plain(value: Any) -> Any:
-    # details go out as JSON: enums and other objects become their string form.
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return str(value)
 
 
 class IllegalTransitionError(DomainError):

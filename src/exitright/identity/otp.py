@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Final
 
 from exitright.clock import Clock, as_utc
-from exitright.errors import ErrorCode, ExitRightError
+from exitright.errors import DomainError, ErrorCode
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -50,22 +50,11 @@ __all__ = [
 _MIN_KEY_BYTES: Final = 16
 
 
-class OtpError(Exception):
+class OtpError(DomainError):
     """Base of one-time-code errors; maps onto the project's error model."""
 
     code: ClassVar[ErrorCode] = ErrorCode.RATE_LIMITED
     message_id: ClassVar[str] = "identity.otp.error"
-
-    def __init__(self, detail: str, **params: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.params: dict[str, Any] = params
-
-    def to_exitright_error(self) -> ExitRightError:
-        """The same failure as an :class:`~exitright.errors.ExitRightError`."""
-        return ExitRightError(
-            self.code, details=dict(self.params), message_id=self.message_id, params=self.params
-        )
 
 
 class SendTooSoonError(OtpError):
