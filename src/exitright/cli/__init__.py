@@ -13,6 +13,7 @@ from exitright.cli import db as db_cli
 from exitright.cli import demo as demo_cli
 from exitright.cli import identity as identity_cli
 from exitright.cli import ledger as ledger_cli
+from exitright.cli import operator as operator_cli
 from exitright.cli import protocols as protocols_cli
 from exitright.cli import vault as vault_cli
 from exitright.cli.erase import erase
@@ -43,6 +44,7 @@ app.command("worker")(worker)
 app.add_typer(apikey_cli.app, name="apikey")
 app.add_typer(protocols_cli.app, name="events")
 app.add_typer(identity_cli.app, name="identity")
+app.add_typer(operator_cli.app, name="operator")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 

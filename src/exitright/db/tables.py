@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exitright.admin.models import Operator  # noqa: F401  # registers the admin console tables
 from exitright.db.base import Base
 from exitright.db.requests import ApiKeyRow, RequestRow
 from exitright.erasure.models import ErasurePlan, ErasureStep, ResidueHash

@@ -22,6 +22,7 @@ TEMPLATE_PACKAGES: tuple[tuple[str, str], ...] = (
     ("exitright.web", "templates"),
     ("exitright.demo", "templates"),
     ("exitright.privacy", "templates"),
+    ("exitright.admin", "templates"),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from exitright.admin.views import router as admin_router
 from exitright.privacy import routes as privacy
 from exitright.web.routes import (
     certificates,
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages.router,
     certificates.router,
     privacy.router,
+    admin_router,
 )
