@@ -44,28 +44,40 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEMO_MAP = ROOT / "src" / "exitright" / "demo" / "datamap.yaml"
 
 ORDERS = "SELECT id FROM orders WHERE user_id = :u"
+CONVERSATIONS = "SELECT id FROM cs_conversations WHERE user_id = :u"
+REVIEWS = "SELECT id FROM reviews WHERE user_id = :u"
+# Children first, and one statement per link (no "a = :u OR b IN (…)": PostgreSQL would scan).
 HAND_WRITTEN = [
     "UPDATE invitations SET invitee_id = NULL, invitee_phone = 'h0000000000000000'"
-    " WHERE invitee_id = :u OR invitee_phone IN :phones",
+    " WHERE invitee_id = :u",
+    "UPDATE invitations SET invitee_id = NULL, invitee_phone = 'h0000000000000000'"
+    " WHERE invitee_phone IN :phones",
     "DELETE FROM invitations WHERE inviter_id = :u",
+    f"DELETE FROM cs_messages WHERE conversation_id IN ({CONVERSATIONS})",
     "DELETE FROM cs_messages WHERE conversation_id IN (SELECT id FROM cs_conversations"
-    f" WHERE user_id = :u OR order_id IN ({ORDERS}))",
-    f"DELETE FROM cs_conversations WHERE user_id = :u OR order_id IN ({ORDERS})",
+    f" WHERE order_id IN ({ORDERS}))",
+    "DELETE FROM cs_conversations WHERE user_id = :u",
+    f"DELETE FROM cs_conversations WHERE order_id IN ({ORDERS})",
+    f"DELETE FROM review_photos WHERE review_id IN ({REVIEWS})",
     "DELETE FROM review_photos WHERE review_id IN (SELECT id FROM reviews"
-    f" WHERE user_id = :u OR order_id IN ({ORDERS}))",
-    f"DELETE FROM reviews WHERE user_id = :u OR order_id IN ({ORDERS})",
+    f" WHERE order_id IN ({ORDERS}))",
+    "DELETE FROM reviews WHERE user_id = :u",
+    f"DELETE FROM reviews WHERE order_id IN ({ORDERS})",
     "DELETE FROM refunds WHERE payment_id IN (SELECT id FROM payments"
     f" WHERE order_id IN ({ORDERS}))",
     f"DELETE FROM payments WHERE order_id IN ({ORDERS})",
     f"DELETE FROM order_items WHERE order_id IN ({ORDERS})",
     f"DELETE FROM deliveries WHERE order_id IN ({ORDERS})",
-    f"DELETE FROM invoices WHERE user_id = :u OR order_id IN ({ORDERS})",
-    f"DELETE FROM user_coupons WHERE user_id = :u OR used_order_id IN ({ORDERS})",
-    f"DELETE FROM wallet_ledger WHERE user_id = :u OR order_id IN ({ORDERS})",
+    "DELETE FROM invoices WHERE user_id = :u",
+    f"DELETE FROM invoices WHERE order_id IN ({ORDERS})",
+    "DELETE FROM user_coupons WHERE user_id = :u",
+    f"DELETE FROM user_coupons WHERE used_order_id IN ({ORDERS})",
+    "DELETE FROM wallet_ledger WHERE user_id = :u",
+    f"DELETE FROM wallet_ledger WHERE order_id IN ({ORDERS})",
     "DELETE FROM orders WHERE user_id = :u",
     "DELETE FROM wallets WHERE user_id = :u",
-    "DELETE FROM login_history WHERE user_id = :u"
-    " OR device_id IN (SELECT id FROM devices WHERE user_id = :u)",
+    "DELETE FROM login_history WHERE user_id = :u",
+    "DELETE FROM login_history WHERE device_id IN (SELECT id FROM devices WHERE user_id = :u)",
     "DELETE FROM devices WHERE user_id = :u",
     "DELETE FROM addresses WHERE user_id = :u",
     "DELETE FROM identity_verifications WHERE user_id = :u",

@@ -174,24 +174,20 @@ def _group(
 def _run_group(
     ctx: ErasureContext, runner: StepRunner, group: list[ErasureStep], observe: Observer
 ) -> bool:
-    """Run steps (one, or several small ones in one store transaction) and record the outcome."""
+    """Run steps (one, or several small ones in one store transaction) and record the outcome.
+
+    Nothing is written before the change: the counts were persisted by the measure, and a crash
+    here only repeats idempotent work. Attempts, times and the lease are written with the outcome.
+    """
     started = ctx.clock.now()
-    with Session(ctx.engine) as s, s.begin():
-        s.execute(
-            update(ErasureStep)
-            .where(ErasureStep.id.in_([st.id for st in group]))
-            .values(
-                attempts=ErasureStep.attempts + 1,
-                started_at=func.coalesce(ErasureStep.started_at, started),
-                status="running",
-                error=None,
+    if (group[0].matched or 0) > ctx.batch_size:
+        # A heavy step runs for a while: extend the lease first so no other worker takes over.
+        with Session(ctx.engine) as s, s.begin():
+            s.execute(
+                update(ErasurePlan)
+                .where(ErasurePlan.id == runner.plan_id)
+                .values(lease_until=started + ctx.lease)
             )
-        )
-        s.execute(
-            update(ErasurePlan)
-            .where(ErasurePlan.id == runner.plan_id)
-            .values(lease_until=started + ctx.lease)
-        )
     outcomes: dict[int, StepOutcome] = {}
     error: str | None = None
     try:
@@ -223,7 +219,20 @@ def _run_group(
             }
         )
     with Session(ctx.engine) as s, s.begin():
+        s.execute(
+            update(ErasureStep)
+            .where(ErasureStep.id.in_([st.id for st in group]))
+            .values(
+                attempts=ErasureStep.attempts + 1,
+                started_at=func.coalesce(ErasureStep.started_at, started),
+            )
+        )
         s.execute(update(ErasureStep), rows)
+        s.execute(
+            update(ErasurePlan)
+            .where(ErasurePlan.id == runner.plan_id)
+            .values(lease_until=now + ctx.lease)
+        )
     for st in group:
         observe(f"done:{st.seq}")
     return error is None and all(outcomes[st.id][2] for st in group)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -151,19 +151,24 @@ def plan_erasure(
             status="planned",
             created_at=now,
         )
-        plan.steps = [
-            ErasureStep(
-                seq=p.seq,
-                kind=p.kind,
-                store=p.store,
-                target=p.target,
-                idx=p.index,
-                status="pending",
-                attempts=0,
-            )
-            for p in plan_steps(dm)
-        ]
         s.add(plan)
+        s.flush()
+        s.execute(
+            insert(ErasureStep),
+            [
+                {
+                    "plan_id": plan_id,
+                    "seq": p.seq,
+                    "kind": p.kind,
+                    "store": p.store,
+                    "target": p.target,
+                    "idx": p.index,
+                    "status": "pending",
+                    "attempts": 0,
+                }
+                for p in plan_steps(dm)
+            ],
+        )
     return plan_id
 
 

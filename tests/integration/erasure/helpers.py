@@ -24,15 +24,16 @@ from exitright.demo.seed import seed_platform
 from exitright.erasure.context import ErasureContext
 from exitright.vault.crypto import LocalKeyWrapper
 from exitright.vault.service import VaultService
+from tests import servers
 
 DEMO_MAP = Path(str(resources.files("exitright.demo") / "datamap.yaml"))
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-def demo_map(
-    platform_url: str, uploads: Path, redis_url: str = "redis://127.0.0.1:6379/11"
-) -> DataMap:
-    """The shipped demo map pointed at test stores (``uploads`` must be named uploads)."""
+def demo_map(platform_url: str, uploads: Path, redis_url: str | None = None) -> DataMap:
+    """The shipped demo map pointed at test stores; its Redis store is database 11 (the test is
+    skipped, or failed under CI, when Redis is not reachable)."""
+    redis_url = redis_url or servers.redis_url(11)
     env = {
         "EXITRIGHT_DEMO_DATABASE_URL": platform_url,
         "EXITRIGHT_DEMO_UPLOADS": str(uploads),

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from exitright.cli import app
 from exitright.connectors.sql import store_engine
+from tests import servers
 from tests.integration.erasure.helpers import DEMO_MAP, seed, user_ids
 
 runner = CliRunner()
@@ -25,7 +26,7 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     seed(url, tmp_path / "var" / "uploads", users=6)
     monkeypatch.setenv("EXITRIGHT_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("EXITRIGHT_DEMO_DATABASE_URL", url)
-    monkeypatch.setenv("EXITRIGHT_REDIS_URL", "redis://127.0.0.1:6379/11")
+    monkeypatch.setenv("EXITRIGHT_REDIS_URL", servers.redis_url(11))
     return url
 
 

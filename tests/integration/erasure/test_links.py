@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from exitright.datamap.loader import parse_map
 from exitright.datamap.model import DataMap
 from exitright.erasure.service import Lookup, erase_subject, plan_erasure
 from exitright.errors import ExitRightError
+from tests import servers
 from tests.integration.erasure.helpers import context
 
 SCHEMA = """
@@ -101,15 +104,31 @@ def load(url: str, data: dict[str, Any] = MAP) -> DataMap:
     return dm
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Engine:
-    url = f"sqlite:///{tmp_path / 'mini.db'}"
-    engine = store_engine(url)
-    with engine.begin() as conn:
-        for stmt in (SCHEMA + ROWS).split(";"):
-            if stmt.strip():
-                conn.execute(text(stmt))
-    return engine
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The small schema with its rows, on each SQL backend."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'mini.db'}"
+        elif request.param == "postgres":
+            url = stack.enter_context(servers.postgres_database())
+        else:
+            url = stack.enter_context(servers.mariadb_database())
+        engine = store_engine(url)
+        with engine.begin() as conn:
+            for stmt in (SCHEMA + ROWS).split(";"):
+                if stmt.strip():
+                    conn.execute(text(stmt))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
@@ -120,7 +139,7 @@ def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
 def test_chains_many_to_many_identifier_links_and_self_reference(
     db: Engine, tmp_path: Path
 ) -> None:
-    dm = load(str(db.url))
+    dm = load(db.url.render_as_string(hide_password=False))
     with context(tmp_path, sql_engines={"db": db}) as ctx:
         summary = erase_subject(ctx, dm, Lookup("email", "a@X.cn"))
     assert summary.status == "completed", (summary.failed_step, summary.hits)
@@ -144,7 +163,7 @@ def test_an_identifier_left_in_another_users_text_fails_the_erasure_with_its_loc
 ) -> None:
     with db.begin() as conn:
         conn.execute(text("UPDATE posts SET body = 'call +86 138-0000-0001' WHERE id = 2"))
-    dm = load(str(db.url))
+    dm = load(db.url.render_as_string(hide_password=False))
     with context(tmp_path, sql_engines={"db": db}) as ctx:
         summary = erase_subject(ctx, dm, Lookup("user_id", "1"))
     assert summary.status == "failed"
@@ -161,7 +180,7 @@ def test_a_table_referencing_a_linked_table_but_missing_from_the_map_refuses_the
                 "CREATE TABLE shadow (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id))"
             )
         )
-    dm = load(str(db.url))
+    dm = load(db.url.render_as_string(hide_password=False))
     with context(tmp_path, sql_engines={"db": db}) as ctx, pytest.raises(ExitRightError) as err:
         plan_erasure(ctx, dm, Lookup("user_id", "2"))
     assert err.value.message_id == "datamap.problem.unmapped_child"
@@ -186,7 +205,7 @@ def test_the_sweep_finds_an_erased_subjects_phone_later_written_into_free_text(
     """One pass with keyed hashes: the hit names the place and the plan, not the number."""
     from exitright.erasure.residual import sweep
 
-    dm = load(str(db.url))
+    dm = load(db.url.render_as_string(hide_password=False))
     with context(tmp_path, sql_engines={"db": db}) as ctx:
         summary = erase_subject(ctx, dm, Lookup("user_id", "1"))
         assert summary.status == "completed"
