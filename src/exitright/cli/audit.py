@@ -21,6 +21,7 @@ from exitright.audit.score import score
 from exitright.audit.study import Study, StudyMeta, build_study
 from exitright.audit.study_report import render_study
 from exitright.cli._common import console, user_errors
+from exitright.cli.audit_probe import probe_cmd
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.i18n import gettext
 
@@ -179,3 +180,6 @@ def import_jdm_cmd(
                 params={"file": str(out_dir), "problem": type(exc).__name__},
             ) from None
         console.print(gettext(lang, "audit.cli.imported", n=n, file=out_dir), highlight=False)
+
+
+app.command("probe")(probe_cmd)
