@@ -5,6 +5,13 @@ way a real app would: a code request is a row in ``sms_outbox`` (a real platform
 an SMS gateway; the demo shows it on a developer page instead), a sign-in adds ``login_history``,
 and an unknown number becomes a new account with its wallet. Times are naive UTC, like the
 seeded rows; the caller passes "now".
+
+Every right code for a number that has an account goes through the recycled-number guard
+(:class:`~exitright.identity.recycled.RecycledGuard`) before it opens anything: if the carrier
+gave the number to someone else after the account last signed in (``users.last_login_at``, what
+the identity directory reads too), the code opens nothing of the old account. The guard freezes
+it; the shop freezes it on its side and detaches the number (a tombstone that is no phone number,
+so the unique ``users.phone`` index lets the new holder sign up), and offers a fresh account.
 """
 
 from __future__ import annotations
@@ -12,8 +19,8 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -33,15 +40,21 @@ from exitright.demo.schema import (
     users,
     wallets,
 )
+from exitright.identity.decision import Decision
+from exitright.identity.identifiers import Identifier, parse_identifier
 from exitright.pii.phone import normalize_mobile
 
 __all__ = [
     "CODE_TTL",
+    "FRESH_OFFER_TTL",
     "MAX_ATTEMPTS",
     "RESEND_AFTER",
     "CodeSent",
+    "NumberGuard",
     "ShopError",
+    "SignIn",
     "mask_phone",
+    "open_fresh_account",
     "send_code",
     "verify_code",
 ]
@@ -49,6 +62,11 @@ __all__ = [
 CODE_TTL: Final = timedelta(minutes=5)
 RESEND_AFTER: Final = timedelta(seconds=60)
 MAX_ATTEMPTS: Final = 5
+# How long after a code proved a changed-hands number its holder may still take the fresh account.
+FRESH_OFFER_TTL: Final = timedelta(minutes=15)
+# What replaces the number on an account whose number went to someone else: not a phone number,
+# unique per account (``users.phone`` is unique and not null).
+_DETACHED: Final = "recycled:{user_id}"
 _LOGIN_TEMPLATE: Final = dict(vocab.SMS_TEMPLATES)["login_code"]
 _CODE_IN_BODY: Final = re.compile(r"(\d{6})")
 _SMS_COLUMNS: Final = (
@@ -74,6 +92,34 @@ class CodeSent:
     sms_id: int
     phone: str
     code: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a right code did.
+
+    ``user_id`` is the account signed in to (``created``: it was just made). ``changed_hands``:
+    the number went to a new holder after the account registered with it last signed in; nothing
+    was opened, the old account is frozen and no longer holds the number, and the holder of the
+    code may take a fresh account (:func:`open_fresh_account`) with ``sms_id``.
+    """
+
+    user_id: int | None
+    created: bool = False
+    changed_hands: bool = False
+    sms_id: int | None = None
+
+
+class NumberGuard(Protocol):
+    """The recycled-number guard, as far as sign-in needs it (``RecycledGuard``)."""
+
+    def guard(self, identifier: Identifier, account_last_verified_at: datetime) -> Decision:
+        """Whether a proven code to ``identifier`` may open an account last verified then."""
+        ...
+
+    def freeze(self, account_ref: str, identifier: Identifier, decision: Decision) -> Any:
+        """Freeze ``account_ref``: ``identifier`` changed hands (recorded in the ledger)."""
+        ...
 
 
 def mask_phone(phone: str) -> str:
@@ -112,12 +158,22 @@ def send_code(engine: Engine, raw_phone: str, now: datetime) -> CodeSent:
     return CodeSent(int(sms_id[0]), phone, code)
 
 
-def verify_code(engine: Engine, sms_id: int, code: str, now: datetime, ip: str) -> tuple[int, bool]:
+def verify_code(
+    engine: Engine,
+    sms_id: int,
+    code: str,
+    now: datetime,
+    ip: str,
+    *,
+    guard: NumberGuard,
+) -> SignIn:
     """Check ``code`` against the outbox row ``sms_id``; sign in, or sign up an unknown number.
 
-    Returns the user id and whether the account is new. A code works once and for five minutes.
+    A code works once and for five minutes. A right code for a number with an account first asks
+    ``guard`` whether the number changed hands after the account last signed in: if so, the old
+    account is frozen (by the guard and here), loses the number, and nothing is signed in to.
     """
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         row = conn.execute(
             select(*_SMS_COLUMNS).where(
                 sms_outbox.c.id == sms_id, sms_outbox.c.template == "login_code"
@@ -130,28 +186,88 @@ def verify_code(engine: Engine, sms_id: int, code: str, now: datetime, ip: str) 
         sent = _CODE_IN_BODY.search(row.body)
         if sent is None or not secrets.compare_digest(sent.group(1), code.strip()):
             raise ShopError("code_wrong")
-        conn.execute(update(sms_outbox).where(sms_outbox.c.id == sms_id).values(status="used"))
         user = conn.execute(
-            select(users.c.id, users.c.status).where(users.c.phone == row.phone)
-        ).first()
-        created = user is None
-        if user is None:
-            user_id = _sign_up(conn, row.phone, now)
-        elif user.status != "active":
-            raise ShopError("account_frozen")
-        else:
-            user_id = int(user.id)
-        conn.execute(
-            insert(login_history).values(
-                user_id=user_id, device_id=None, ip=ip, method="sms_code", success=True,
-                logged_in_at=now,
+            select(users.c.id, users.c.status, users.c.created_at, users.c.last_login_at).where(
+                users.c.phone == row.phone
             )
-        )  # fmt: skip
-        conn.execute(update(users).where(users.c.id == user_id).values(last_login_at=now))
-    return user_id, created
+        ).first()
+    if user is not None:
+        identifier = parse_identifier("phone", row.phone)
+        since = _utc(user.last_login_at or user.created_at)
+        decision = guard.guard(identifier, since)
+        if decision.freeze_old_account:
+            guard.freeze(f"user:{user.id}", identifier, decision)
+            with engine.begin() as conn:
+                _use(conn, sms_id)
+                _detach(conn, int(user.id), row.phone)
+            return SignIn(None, changed_hands=True, sms_id=sms_id)
+        if user.status != "active":
+            raise ShopError("account_frozen")
+    with engine.begin() as conn:
+        _use(conn, sms_id)
+        if user is None:
+            return SignIn(_sign_up(conn, row.phone, now, ip), created=True)
+        _signed_in(conn, int(user.id), now, ip)
+    return SignIn(int(user.id))
 
 
-def _sign_up(conn: Connection, phone: str, now: datetime) -> int:
+def open_fresh_account(engine: Engine, sms_id: int, now: datetime, ip: str) -> int:
+    """Sign up the holder of a changed-hands number whose code ``sms_id`` proved it.
+
+    Only shortly after that code, and only while no account holds the number: the fresh account
+    is made once, with nothing of the old owner's.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(*_SMS_COLUMNS).where(
+                sms_outbox.c.id == sms_id, sms_outbox.c.template == "login_code"
+            )
+        ).first()
+        if row is None or row.status != "used" or now - row.created_at > FRESH_OFFER_TTL:
+            raise ShopError("code_expired")
+        taken = conn.execute(select(users.c.id).where(users.c.phone == row.phone)).first()
+        if taken is not None:
+            raise ShopError("code_used")
+        return _sign_up(conn, row.phone, now, ip)
+
+
+def _utc(moment: datetime) -> datetime:
+    # The platform stores naive UTC; the guard compares aware instants.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _use(conn: Connection, sms_id: int) -> None:
+    """Spend the code; a code another request spent meanwhile is refused."""
+    spent = conn.execute(
+        update(sms_outbox)
+        .where(sms_outbox.c.id == sms_id, sms_outbox.c.status == "sent")
+        .values(status="used")
+    )
+    if spent.rowcount != 1:
+        raise ShopError("code_used")
+
+
+def _detach(conn: Connection, user_id: int, phone: str) -> None:
+    """Freeze the old account on the platform's side and take the number off it."""
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.phone == phone)
+        .values(phone=_DETACHED.format(user_id=user_id), status="frozen")
+    )
+
+
+def _signed_in(conn: Connection, user_id: int, now: datetime, ip: str) -> None:
+    """Record a sign-in: a login row, and the time the account last proved its number."""
+    conn.execute(
+        insert(login_history).values(
+            user_id=user_id, device_id=None, ip=ip, method="sms_code", success=True,
+            logged_in_at=now,
+        )
+    )  # fmt: skip
+    conn.execute(update(users).where(users.c.id == user_id).values(last_login_at=now))
+
+
+def _sign_up(conn: Connection, phone: str, now: datetime, ip: str) -> int:
     key = conn.execute(
         insert(users).values(
             phone=phone, nickname=f"用户{phone[-4:]}", real_name_verified=False, status="active",
@@ -163,6 +279,7 @@ def _sign_up(conn: Connection, phone: str, now: datetime) -> int:
     conn.execute(
         insert(wallets).values(user_id=user_id, balance_cents=0, frozen_cents=0, updated_at=now)
     )
+    _signed_in(conn, user_id, now, ip)
     return user_id
 
 

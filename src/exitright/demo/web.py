@@ -1,7 +1,10 @@
 """The demo shop's pages under ``/shop``: sign in or up with a one-time code, orders, account.
 
 Thin routes: read the form, call :mod:`exitright.demo.shop`, render. The session holds ids only
-(the signed-in user's id, the id of the pending code's SMS row), never a phone number. In demo
+(the signed-in user's id, the id of the pending code's SMS row), never a phone number. Sign-in
+goes through the app's recycled-number guard (``identity_for(app.state).guard``): a code to a
+number that changed hands opens nothing of the old account; the pages say so and offer a fresh
+account. In demo
 mode the code is printed to the console and listed on a clearly marked developer page, because
 no SMS gateway is connected; in production that page does not exist.
 """
@@ -22,6 +25,7 @@ from exitright.db.engine import make_engine
 from exitright.demo import shop
 from exitright.demo.seed import create_schema, is_seeded
 from exitright.errors import ErrorCode, ExitRightError
+from exitright.identity import identity_for
 from exitright.web.middleware import require_csrf
 from exitright.web.templating import render
 
@@ -32,6 +36,7 @@ _engine_lock = threading.Lock()
 USER = "shop_user"
 PENDING = "shop_pending"
 ATTEMPTS = "shop_attempts"
+FRESH = "shop_fresh"  # the SMS row whose code proved a changed-hands number: a fresh account
 
 
 def demo_engine(request: Request) -> Engine:
@@ -46,6 +51,14 @@ def demo_engine(request: Request) -> Engine:
             state.demo_engine = engine
             state.on_shutdown.append(engine.dispose)
     return engine
+
+
+def number_guard(request: Request) -> shop.NumberGuard:
+    """The app's recycled-number guard (the identity service's)."""
+    guard = identity_for(request.app.state).guard
+    if guard is None:  # build_service always gives one
+        raise ExitRightError(ErrorCode.INTERNAL_ERROR)
+    return guard
 
 
 def _now() -> datetime:
@@ -133,9 +146,16 @@ def code_form(request: Request, engine: Engine = Depends(demo_engine)) -> Respon
 
 @router.post("/signin/code", response_model=None, dependencies=[Depends(require_csrf)])
 def code_check(
-    request: Request, code: str = Form(""), engine: Engine = Depends(demo_engine)
+    request: Request,
+    code: str = Form(""),
+    engine: Engine = Depends(demo_engine),
+    guard: shop.NumberGuard = Depends(number_guard),
 ) -> Response:
-    """Check the code; sign the visitor in (creating the account for a new number)."""
+    """Check the code; sign the visitor in (creating the account for a new number).
+
+    A number that changed hands since its account last signed in opens nothing of that account:
+    the visitor is told so and offered a fresh account.
+    """
     pending = request.session.get(PENDING)
     if not isinstance(pending, int):
         return _see_other("/shop/signin")
@@ -145,15 +165,42 @@ def code_check(
         if attempts > shop.MAX_ATTEMPTS:
             raise shop.ShopError("too_many_attempts")
         host = request.client.host if request.client else ""
-        user_id, created = shop.verify_code(engine, pending, code[:12], _now(), host)
+        done = shop.verify_code(engine, pending, code[:12], _now(), host, guard=guard)
     except shop.ShopError as exc:
         if exc.reason in ("code_used", "code_expired", "too_many_attempts", "account_frozen"):
             request.session.pop(PENDING, None)
         return _page(request, "code.html", None, status_code=422, error=exc.reason)
     request.session.pop(PENDING, None)
     request.session.pop(ATTEMPTS, None)
+    if done.changed_hands:
+        request.session.pop(USER, None)
+        request.session[FRESH] = done.sms_id
+        return _see_other("/shop/signin/changed-hands")
+    request.session[USER] = done.user_id
+    return _see_other("/shop/account?welcome=1" if done.created else "/shop/")
+
+
+@router.get("/signin/changed-hands", response_model=None)
+def changed_hands(request: Request) -> Response:
+    """The number has changed hands: nothing of the old account opens; a fresh one is offered."""
+    if not isinstance(request.session.get(FRESH), int):
+        return _see_other("/shop/signin")
+    return _page(request, "changed_hands.html", None, error=None)
+
+
+@router.post("/signin/fresh", response_model=None, dependencies=[Depends(require_csrf)])
+def fresh_account(request: Request, engine: Engine = Depends(demo_engine)) -> Response:
+    """Open the fresh, empty account offered to the new holder of a changed-hands number."""
+    offered = request.session.pop(FRESH, None)
+    if not isinstance(offered, int):
+        return _see_other("/shop/signin")
+    host = request.client.host if request.client else ""
+    try:
+        user_id = shop.open_fresh_account(engine, offered, _now(), host)
+    except shop.ShopError as exc:
+        return _page(request, "signin.html", None, status_code=422, error=exc.reason, phone="")
     request.session[USER] = user_id
-    return _see_other("/shop/account?welcome=1" if created else "/shop/")
+    return _see_other("/shop/account?welcome=1")
 
 
 @router.post("/signout", dependencies=[Depends(require_csrf)])
