@@ -4,6 +4,11 @@ Any number of workers share the queue: claims are ``FOR UPDATE SKIP LOCKED`` on 
 serialized by SQLite's write lock; an erasure plan has its own lease; and only one worker's
 outcome is ever saved (the version check), so no request completes twice. A worker killed at
 any point leaves a lease that expires and a plan that the next worker resumes.
+
+Each round also pushes the Security Event Tokens that are due (a bounded number), so the
+``account-purged`` a completion queued reaches its recipient without a separate
+``exitright events deliver`` process (which may still run alongside: notices are leased too).
+A recipient that is down never holds a request up: its notice is retried on later rounds.
 """
 
 from __future__ import annotations
@@ -23,12 +28,22 @@ from exitright.cancellation.errors import DomainError
 from exitright.db.requests import claim_due, release
 from exitright.errors import ExitRightError
 
-__all__ = ["LEASE", "install_in_process", "run", "run_once", "worker_name"]
+__all__ = [
+    "DELIVERIES",
+    "LEASE",
+    "deliver_once",
+    "install_in_process",
+    "run",
+    "run_once",
+    "worker_name",
+]
 
 log = logging.getLogger("exitright.worker")
 
 # Longer than one advance takes in practice; a worker that dies holds a request this long at most.
 LEASE: Final = timedelta(minutes=10)
+# SETs pushed per round at most: a slow recipient (10 s timeout each) delays requests this much.
+DELIVERIES: Final = 20
 
 
 def worker_name(suffix: str = "") -> str:
@@ -44,8 +59,39 @@ def _log_failure(what: str, exc: BaseException) -> None:
     log.error("%s (%s)\n%s", what, type(exc).__name__, frames)
 
 
-def run_once(rt: bootstrap.Runtime, worker: str, *, batch: int = 10) -> int:
-    """Claim up to ``batch`` due requests and advance each; returns how many were claimed."""
+def deliver_once(rt: bootstrap.Runtime, worker: str, *, limit: int = DELIVERIES) -> int:
+    """Push up to ``limit`` due SETs and escalate overdue ones; returns how many were pushed.
+
+    Never raises: a delivery problem is logged and left for the next round.
+    """
+    if rt.delivery is None or limit <= 0:
+        return 0
+    try:
+        report = rt.delivery.round(worker, limit=limit)
+    except Exception as exc:
+        _log_failure(f"worker {worker}: delivering security events failed", exc)
+        return 0
+    if report.claimed or report.escalated:
+        log.info(
+            "security events: %d pushed (%d acknowledged, %d rejected, %d to retry, %d given "
+            "up), %d escalated",
+            report.claimed,
+            report.acknowledged,
+            report.rejected,
+            report.retried,
+            report.failed,
+            report.escalated,
+        )
+    return report.claimed
+
+
+def run_once(
+    rt: bootstrap.Runtime, worker: str, *, batch: int = 10, deliveries: int = DELIVERIES
+) -> int:
+    """Advance up to ``batch`` due requests, then push up to ``deliveries`` due SETs.
+
+    Returns how many requests and SETs were claimed (0: nothing was due).
+    """
     claimed = claim_due(rt.engine, rt.clock, worker, lease=LEASE, limit=batch)
     for request_id in claimed:
         try:
@@ -59,7 +105,8 @@ def run_once(rt: bootstrap.Runtime, worker: str, *, batch: int = 10) -> int:
             _log_failure(f"request {request_id}: advancing failed; retried after the lease", exc)
             continue
         release(rt.engine, request_id, worker)
-    return len(claimed)
+    # After the requests: what a completion just queued goes out in the same round.
+    return len(claimed) + deliver_once(rt, worker, limit=deliveries)
 
 
 def run(

@@ -4,14 +4,14 @@ Thin: parse → check the role → call a use case of :mod:`exitright.cancellati
 read query of :mod:`exitright.admin.queries`) → render. Every action runs as
 ``Actor.operator(<operator id>)``, so the timeline and the ledger record it. Roles:
 
-============================  ======  ========  =====
-route                         viewer  operator  admin
-============================  ======  ========  =====
-GET  /admin/ (queue, health)  yes     yes       yes
-GET  /admin/requests/{id}     yes     yes       yes
-POST …/{id}/verify, /reject   no      yes       yes
-GET, POST /admin/operators…   no      no        yes
-============================  ======  ========  =====
+===================================  ======  ========  =====
+route                                viewer  operator  admin
+===================================  ======  ========  =====
+GET  /admin/ (queue, health)         yes     yes       yes
+GET  /admin/requests/{id}            yes     yes       yes
+POST …/{id}/verify, /reject, /retry  no      yes       yes
+GET, POST /admin/operators…          no      no        yes
+===================================  ======  ========  =====
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from exitright.admin.models import Role
 from exitright.admin.operators import OperatorView
 from exitright.admin.session import SESSION_KEY, AdminRoute, current, require_role
 from exitright.cancellation import services
-from exitright.cancellation.commands import RejectRequest, VerifyRequest
+from exitright.cancellation.commands import RejectRequest, RetryRequest, VerifyRequest
 from exitright.cancellation.deadlines import is_overdue
 from exitright.cancellation.errors import DomainError
 from exitright.cancellation.model import Action, Actor, ActorKind, RequestKind, State
@@ -54,7 +54,7 @@ CSRF = [Depends(require_csrf)]
 NOTE_MAX: Final = 500
 # A note is free text kept in the timeline: refuse what looks like a subject's identifiers.
 _NOTE_FORBIDDEN: Final = frozenset({"phone", "email", "id_number", "bank_card"})
-_FLASHES: Final = frozenset({"verified", "rejected", "created", "disabled"})
+_FLASHES: Final = frozenset({"verified", "rejected", "retried", "created", "disabled"})
 
 
 def _runtime(request: Request) -> bootstrap.Runtime:
@@ -233,6 +233,7 @@ def request_page(request_id: str, request: Request, operator: Viewer) -> HTMLRes
         around=queries.detail(request.app.state.engine, r.id),
         can_verify=may_act and r.can(Action.VERIFY, acting),
         can_reject=may_act and r.can(Action.REJECT, acting),
+        can_retry=may_act and r.can(Action.RETRY, acting),
         reasons=list(RejectionReason),
         appeal=APPEAL_ROUTES[r.regime],
     )
@@ -276,6 +277,15 @@ def reject(
     with _domain_errors():
         services.reject(command, rt.uow(), rt.ports)
     return RedirectResponse(f"/admin/requests/{request_id}?done=rejected", status_code=303)
+
+
+@router.post("/requests/{request_id}/retry", dependencies=CSRF)
+def retry(request_id: str, request: Request, operator: Worker) -> Response:
+    """Send a failed request back to execution now (the next worker round resumes its plan)."""
+    rt = _runtime(request)
+    with _domain_errors():
+        services.retry(RetryRequest(request_id, Actor.operator(operator.id)), rt.uow(), rt.ports)
+    return RedirectResponse(f"/admin/requests/{request_id}?done=retried", status_code=303)
 
 
 # Operators (admin only) -------------------------------------------------------------------------

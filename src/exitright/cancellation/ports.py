@@ -30,8 +30,10 @@ __all__ = [
     "ErasureOutcome",
     "Identifiers",
     "Ledger",
+    "Notifier",
     "Page",
     "Ports",
+    "RecipientNotice",
     "RequestNotFoundError",
     "RequestRecord",
     "RequestRepository",
@@ -241,6 +243,76 @@ class RetryPolicy:
         return timedelta(seconds=raw.total_seconds() * factor)
 
 
+@dataclass(frozen=True)
+class RecipientNotice:
+    """One third party told (or not) about a request, as the certificate lists it.
+
+    ``state`` is the notice's at the time it was read: ``pending`` (queued, not yet answered),
+    ``acknowledged``, ``rejected`` (the recipient's ``err`` code in ``err``), ``failed`` (given
+    up after the last retry) — or ``not_sent`` when it could not be queued at all (``err``
+    says why, e.g. ``no_identifier``: the recipient knows the subject by a phone number or
+    e-mail address the request did not name). ``jti`` is None only for ``not_sent``.
+    """
+
+    recipient: str
+    event: str  # the RISC event name: account-purged, account-disabled, account-enabled
+    jti: str | None
+    state: str
+    delivery: str | None = None  # push | poll
+    acknowledged_at: datetime | None = None
+    err: str | None = None
+
+    def to_claim(self) -> dict[str, Any]:
+        """The JSON-safe form of the certificate's ``recipients`` claim (no personal data)."""
+        claim: dict[str, Any] = {
+            "recipient": self.recipient,
+            "event": self.event,
+            "jti": self.jti,
+            "state": self.state,
+        }
+        if self.delivery is not None:
+            claim["delivery"] = self.delivery
+        if self.acknowledged_at is not None:
+            claim["acknowledged_at"] = self.acknowledged_at.isoformat()
+        if self.err is not None:
+            claim["err"] = self.err
+        return claim
+
+
+class Notifier(Protocol):
+    """Tells the data map's third parties (RISC Security Event Tokens through a durable outbox).
+
+    Every method runs inside the caller's unit of work, so a notice is queued — with its ledger
+    entry — in the same transaction as the transition it announces, and never for one that
+    rolled back. Nothing is sent here: delivery happens later, outside any transaction, and a
+    recipient that does not answer never holds a request up (it is retried, then escalated).
+    ``identifiers`` are the open request's (None once it ended); recipients that know the
+    subject only by an identifier the request did not name come back as ``not_sent``.
+    """
+
+    def account_disabled(
+        self, uow: UnitOfWork, request: Request, identifiers: Identifiers | None
+    ) -> Sequence[RecipientNotice]:
+        """Cooling-off started: tell the recipients configured for it (account-disabled)."""
+        ...
+
+    def account_enabled(
+        self, uow: UnitOfWork, request: Request, identifiers: Identifiers | None
+    ) -> Sequence[RecipientNotice]:
+        """The cancellation was revoked in cooling-off: undo account-disabled where it was sent."""
+        ...
+
+    def account_purged(
+        self, uow: UnitOfWork, request: Request, identifiers: Identifiers | None
+    ) -> Sequence[RecipientNotice]:
+        """The request completed: tell every recipient the account is gone (account-purged)."""
+        ...
+
+    def notices(self, uow: UnitOfWork, request_id: str) -> Sequence[RecipientNotice]:
+        """Every notice queued for the request so far, with its state now."""
+        ...
+
+
 @dataclass
 class Ports:
     """Everything a use case needs besides the unit of work."""
@@ -253,6 +325,7 @@ class Ports:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     issuer: str = "exitright"
     jitter: Callable[[], float] = random.random  # tests pass a constant
+    notifier: Notifier | None = None  # None: this deployment tells no third party
 
     def supported_kinds(self) -> frozenset[RequestKind]:
         """Kinds this deployment can carry out (only cancellation has an executor so far)."""

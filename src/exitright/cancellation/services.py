@@ -6,20 +6,28 @@ an identifier) and saves it — all in one engine-database transaction. Erasure 
 platform's stores, so :func:`advance` never runs it inside a transaction: it commits
 "executing", runs the (idempotent, resumable) plan, then records the outcome in a new
 transaction, guarded by the record's version so only one worker ever completes a request.
+Third parties are told through the ``Notifier`` port inside the same transactions: when
+cooling-off starts (``account-disabled``), when it is revoked (``account-enabled``) and on
+completion (``account-purged``, listed in the certificate's ``recipients``).
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
-from exitright.cancellation.commands import RejectRequest, RevokeRequest, VerifyRequest
+from exitright.cancellation.commands import (
+    RejectRequest,
+    RetryRequest,
+    RevokeRequest,
+    VerifyRequest,
+)
 from exitright.cancellation.deadlines import Regime
-from exitright.cancellation.errors import DomainError
+from exitright.cancellation.errors import ActorNotAllowedError, DomainError
 from exitright.cancellation.model import (
     TERMINAL_STATES,
     Actor,
@@ -35,6 +43,7 @@ from exitright.cancellation.ports import (
     Identifiers,
     Page,
     Ports,
+    RecipientNotice,
     RequestNotFoundError,
     RequestRecord,
     TableCounts,
@@ -59,6 +68,7 @@ __all__ = [
     "handle",
     "list_requests",
     "reject",
+    "retry",
     "revoke",
     "submit",
     "verify",
@@ -191,19 +201,28 @@ def _schedule(record: RequestRecord, now: datetime) -> None:
     # FAILED keeps the backoff set when the attempt failed.
 
 
+# After a move, inside its transaction: (uow, record, state before, identifiers before).
+AfterMove = Callable[[UnitOfWork, RequestRecord, State, Identifiers | None], None]
+
+
 def _transition(
     uow: UnitOfWork,
     ports: Ports,
     request_id: str,
     owner: str | None,
     move: Callable[[Request], None],
+    after: AfterMove | None = None,
 ) -> RequestRecord:
     with uow:
         record = _load(uow, request_id, owner)
         since = len(record.request.history)
+        source = record.request.state
+        identifiers = record.identifiers  # _schedule erases them when the request ends
         move(record.request)
         _schedule(record, as_utc(ports.clock.now()))
         _log(uow, record, since)
+        if after is not None:
+            after(uow, record, source, identifiers)
         uow.requests.save(record)
         uow.commit()
     return record
@@ -298,13 +317,25 @@ def verify(
 def revoke(
     command: RevokeRequest, uow: UnitOfWork, ports: Ports, *, owner: str | None = None
 ) -> RequestRecord:
-    """The subject withdraws the request (any time before execution starts)."""
+    """The subject withdraws the request (any time before execution starts).
+
+    Revoked during cooling-off, the recipients told ``account-disabled`` then are told
+    ``account-enabled`` now, in the same transaction.
+    """
+
+    def undo_disable(
+        uow: UnitOfWork, record: RequestRecord, source: State, identifiers: Identifiers | None
+    ) -> None:
+        if source is State.COOLING_OFF and ports.notifier is not None:
+            ports.notifier.account_enabled(uow, record.request, identifiers)
+
     return _transition(
         uow,
         ports,
         command.request_id,
         owner,
         lambda r: r.revoke(command.actor, ports.clock, command.reason),
+        undo_disable,
     )
 
 
@@ -318,6 +349,24 @@ def reject(
         command.request_id,
         owner,
         lambda r: r.reject(command.reason, command.actor, ports.clock, command.note),
+    )
+
+
+def retry(
+    command: RetryRequest, uow: UnitOfWork, ports: Ports, *, owner: str | None = None
+) -> RequestRecord:
+    """An operator sends a failed request back to execution now, without waiting for the backoff.
+
+    failed → executing, due at once: the next worker round runs (resumes) the erasure plan.
+    """
+    if command.actor.kind is not ActorKind.OPERATOR:
+        raise ActorNotAllowedError(
+            "only an operator retries a request by hand",
+            action="retry",
+            actor=command.actor.kind.value,
+        )
+    return _transition(
+        uow, ports, command.request_id, owner, lambda r: r.retry(command.actor, ports.clock)
     )
 
 
@@ -335,6 +384,7 @@ def advance(
         request = record.request
         since = len(request.history)
         now = as_utc(ports.clock.now())
+        identifiers = record.identifiers
         if request.state is State.VERIFIED and request.kind is RequestKind.CANCEL:
             request.start_cooling_off(ports.cooling_off, actor, ports.clock)
         elif request.state is State.VERIFIED:
@@ -351,6 +401,10 @@ def advance(
         if len(request.history) > since:
             _schedule(record, now)
             _log(uow, record, since)
+            # A cooling-off that is already over (0 days) freezes nothing worth announcing: the
+            # account-purged of the execution follows at once.
+            if request.state is State.COOLING_OFF and ports.notifier is not None:
+                ports.notifier.account_disabled(uow, request, identifiers)
             uow.requests.save(record)
             uow.commit()
         elif request.state is not State.EXECUTING:
@@ -403,9 +457,14 @@ def _execute(
         now = as_utc(ports.clock.now())
         if failure is None and outcome is not None:
             request.complete(actor, ports.clock)
+            # The notices' ledger entries go first, so the completion entry (the certificate's
+            # ledger_entry) is the request's last one and chains over them.
+            recipients = _notify_purged(uow, ports, record)
             tables = [_table_entry(t) for t in outcome.tables]
             entry = _log(uow, record, since, tables=tables, residual_hits=outcome.residual_hits)
-            record.certificate = uow.signer.sign(certificate_claims(record, outcome, entry, ports))
+            record.certificate = uow.signer.sign(
+                certificate_claims(record, outcome, entry, ports, recipients=recipients)
+            )
             _schedule(record, now)
         else:
             request.fail(failure or "unknown", actor, ports.clock)
@@ -414,6 +473,17 @@ def _execute(
         uow.requests.save(record)
         uow.commit()
     return record
+
+
+def _notify_purged(uow: UnitOfWork, ports: Ports, record: RequestRecord) -> list[RecipientNotice]:
+    """Queue account-purged in the completing transaction; every notice of the request, for the
+    certificate (the ones just queued are ``pending``: answers come after it is signed)."""
+    if ports.notifier is None:
+        return []
+    purged = ports.notifier.account_purged(uow, record.request, record.identifiers)
+    listed = list(ports.notifier.notices(uow, record.request.id))
+    listed += [n for n in purged if n.jti is None]  # not queued, so not in the outbox
+    return listed
 
 
 def _table_entry(t: TableCounts) -> dict[str, Any]:
@@ -427,9 +497,18 @@ def _table_entry(t: TableCounts) -> dict[str, Any]:
 
 
 def certificate_claims(
-    record: RequestRecord, outcome: ErasureOutcome, ledger_entry: str, ports: Ports
+    record: RequestRecord,
+    outcome: ErasureOutcome,
+    ledger_entry: str,
+    ports: Ports,
+    *,
+    recipients: Sequence[RecipientNotice] = (),
 ) -> dict[str, Any]:
-    """The claims of a completed request's deletion certificate (issue 5): no personal data."""
+    """The claims of a completed request's deletion certificate (issue 5): no personal data.
+
+    ``recipients`` lists every third-party notice of the request (recipient, event, jti and its
+    state when signing); acknowledgements that come later are in the ledger under the same jti.
+    """
     request = record.request
     completed_at = request.history[-1].at
     return {
@@ -447,6 +526,7 @@ def certificate_claims(
             "result": "clean" if outcome.residual_hits == 0 else "found",
             "hits": outcome.residual_hits,
         },
+        "recipients": [n.to_claim() for n in recipients],
         "ledger_entry": ledger_entry,
     }
 
@@ -486,6 +566,7 @@ HANDLERS: Final[Mapping[type, Handler]] = {
     RevokeRequest: revoke,
     RejectRequest: reject,
     AdvanceRequest: advance,
+    RetryRequest: retry,
 }
 
 

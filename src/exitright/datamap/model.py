@@ -246,7 +246,30 @@ class Recipient(_Model):
     name: str
     kind: Literal["merchant", "courier", "payment", "logistics", "advertising", "other"]
     holds: list[PICategory] = Field(default_factory=list)
-    endpoint: str | None = Field(None, description="where deletion requests go (a later issue)")
+    endpoint: str | None = Field(
+        None, description="the push endpoint (RFC 8935) its Security Event Tokens are POSTed to"
+    )
+    # How it is told (docs/protocols.md); the protocols file may override each of these.
+    delivery: Literal["push", "poll"] = Field(
+        "push", description="push (RFC 8935) to the endpoint, or poll (RFC 8936) by the recipient"
+    )
+    audience: str | None = Field(
+        None, description="the SETs' aud; default: the endpoint (push) or the name (poll)"
+    )
+    subject_format: Literal["opaque", "phone_number", "email"] = Field(
+        "opaque",
+        description="opaque: an id derived for this recipient (no personal data in the SET); "
+        "phone_number / email: for a recipient that knows the subject by nothing else",
+    )
+    ack_deadline_hours: int = Field(
+        72, ge=1, le=2160, description="escalate a notice still unacknowledged after this"
+    )
+    disable_on_cooling_off: bool = Field(
+        False, description="also send account-disabled when a cancellation's cooling-off starts"
+    )
+    push_token_env: str | None = Field(
+        None, description="an environment variable holding a bearer token for the endpoint"
+    )
 
 
 class Residual(_Model):

@@ -40,6 +40,14 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """ExitRight serving its JWKS without the in-process worker, which pushes due SETs too:
+    here the CLI is what delivers."""
+    with LiveServer(settings.model_copy(update={"worker_in_process": False})) as server:
+        yield server
+
+
+@pytest.fixture
 def receiver_port() -> int:
     """The port the courier's reference receiver listens on."""
     return free_port()

@@ -17,7 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exitright.cancellation import services
-from exitright.cancellation.commands import RejectRequest, RevokeRequest, VerifyRequest
+from exitright.cancellation.commands import (
+    RejectRequest,
+    RetryRequest,
+    RevokeRequest,
+    VerifyRequest,
+)
 from exitright.cancellation.cooling_off import CoolingOffPolicy
 from exitright.cancellation.deadlines import Regime, deadline_policy
 from exitright.cancellation.errors import ActorNotAllowedError, IllegalTransitionError
@@ -519,6 +524,7 @@ def test_the_handler_table_dispatches_every_command(
         RevokeRequest,
         RejectRequest,
         services.AdvanceRequest,
+        RetryRequest,
     }
 
 
