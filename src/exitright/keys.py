@@ -35,12 +35,20 @@ def _decode(value: str) -> bytes:
 
 def _key_file(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _decode(path.read_text(encoding="ascii").strip())
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    if not path.exists():
+        # Written whole to a private temporary file, then linked into place: a web process and a
+        # worker starting together must never read a half-written (empty) key, and the loser of
+        # the race reads the winner's key instead of writing its own.
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return _decode(path.read_text(encoding="ascii").strip())
 
 
