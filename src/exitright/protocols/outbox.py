@@ -311,11 +311,10 @@ def record_attempt(
     )
 
 
-def acknowledge(
-    conn: Connection, clock: Clock, jti: str, *, recipient: str | None = None, how: str = "push"
+def _settle(
+    conn: Connection, clock: Clock, jti: str, recipient: str | None, **values: object
 ) -> bool:
-    """Mark ``jti`` acknowledged and erase its SET; True only for the call that settled it."""
-    now = as_utc(clock.now())
+    """Close an open notice with ``values``; True only for the call that closed it."""
     where = [OUTBOX.c.jti == jti, OUTBOX.c.state.in_(("pending", "failed"))]
     if recipient is not None:
         where.append(OUTBOX.c.recipient == recipient)
@@ -323,15 +322,22 @@ def acknowledge(
         update(OUTBOX)
         .where(*where)
         .values(
-            state="acknowledged",
-            resolved_at=now,
-            token_enc=None,
+            resolved_at=as_utc(clock.now()),
+            token_enc=None,  # answered: the SET (whose sub_id may be a phone) is no longer kept
             next_attempt_at=None,
             lease_owner=None,
             lease_until=None,
+            **values,
         )
     ).rowcount
-    if done != 1:
+    return bool(done == 1)
+
+
+def acknowledge(
+    conn: Connection, clock: Clock, jti: str, *, recipient: str | None = None, how: str = "push"
+) -> bool:
+    """Mark ``jti`` acknowledged and erase its SET; True only for the call that settled it."""
+    if not _settle(conn, clock, jti, recipient, state="acknowledged"):
         return False
     _ledger(conn, clock, ACKNOWLEDGED, jti, via=how)
     return True
@@ -347,27 +353,12 @@ def reject(
     recipient: str | None = None,
 ) -> bool:
     """Record the recipient's refusal (its ``err`` code); not retried. True if this settled it."""
-    now = as_utc(clock.now())
     code = err if err in sets.ERR_CODES else "invalid_request"
-    where = [OUTBOX.c.jti == jti, OUTBOX.c.state.in_(("pending", "failed"))]
-    if recipient is not None:
-        where.append(OUTBOX.c.recipient == recipient)
-    done = conn.execute(
-        update(OUTBOX)
-        .where(*where)
-        .values(
-            state="rejected",
-            resolved_at=now,
-            err=code,
-            # The recipient wrote it; it may quote what it holds, so keep it redacted and short.
-            err_description=redact(description)[:500] if description else None,
-            token_enc=None,
-            next_attempt_at=None,
-            lease_owner=None,
-            lease_until=None,
-        )
-    ).rowcount
-    if done != 1:
+    # The recipient wrote the description; it may quote what it holds: redacted and short.
+    described = redact(description)[:500] if description else None
+    if not _settle(
+        conn, clock, jti, recipient, state="rejected", err=code, err_description=described
+    ):
         return False
     _ledger(conn, clock, REJECTED, jti, err=code)
     return True
