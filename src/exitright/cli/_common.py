@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from exitright.config import Settings
-from exitright.errors import ExitRightError
+from exitright.errors import DomainError, ExitRightError
 from exitright.i18n import gettext
 
 console = Console()
@@ -37,9 +37,12 @@ def load_settings() -> Settings:
 
 @contextmanager
 def user_errors(lang: str = "en") -> Iterator[None]:
-    """Report ExitRightError as one line; keep tracebacks for genuine bugs only."""
+    """Report ExitRightError (and the core's DomainError) as one line; keep tracebacks for bugs."""
     try:
-        yield
+        try:
+            yield
+        except DomainError as exc:
+            raise exc.to_exitright_error() from exc
     except ExitRightError as exc:
         detail = "; ".join(f"{k}={v}" for k, v in exc.details.items())
         fail(gettext(lang, exc.msgid, **exc.params) + (f" ({detail})" if detail else ""))
