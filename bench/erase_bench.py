@@ -18,12 +18,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import BindParameter, Engine, bindparam, text
+from sqlalchemy import BindParameter, Engine, bindparam, event, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -101,6 +102,23 @@ def pg_database(name: str, template: str | None = None) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+STATEMENTS: Counter[str] = Counter()
+
+
+def counted(engine: Engine, name: str) -> Engine:
+    """Count the statements and commits ``engine`` sends (per-subject figures in the report)."""
+
+    def statement(*_args: object) -> None:
+        STATEMENTS[f"{name} statements"] += 1
+
+    def commit(_conn: object) -> None:
+        STATEMENTS[f"{name} commits"] += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    return engine
+
+
 def timed(subjects: list[int], erase: Callable[[int], None]) -> list[float]:
     """Seconds per subject."""
     out: list[float] = []
@@ -137,14 +155,14 @@ def engine_run(
         update={"stores": stores, "residual": dm.residual.model_copy(update={"mode": residual})}
     )
     migrate.upgrade(engine_url)
-    engine = make_engine(engine_url)
+    engine = counted(make_engine(engine_url), "ExitRight: engine DB")
     clock = SystemClock()
     ctx = ErasureContext(
         engine,
         VaultService(engine, LocalKeyWrapper(b"bench-master-key".ljust(32, b".")), clock),
         b"bench-pseudonym-key".ljust(32, b"."),
         clock,
-        sql_engines={"platform": store_engine(platform_url)},
+        sql_engines={"platform": counted(store_engine(platform_url), "ExitRight: platform")},
     )
 
     def erase(uid: int) -> None:
@@ -226,7 +244,7 @@ def run(
     engine_side = timed(
         subjects, engine_run(platform_a, engine_db, work / "uploads", args.residual)
     )
-    script_engine = store_engine(platform_b)
+    script_engine = counted(store_engine(platform_b), "hand-written: platform")
     script_side = timed(subjects, hand_written(script_engine))
     script_engine.dispose()
     print(f"\n{args.subjects} subjects of {args.users} users, {args.backend}", end="")
@@ -236,6 +254,9 @@ def run(
     a = report("ExitRight", engine_side)
     b = report("hand-written SQL", script_side)
     print(f"\nratio (ExitRight total / hand-written total): {a['total'] / b['total']:.2f}x")
+    print(
+        "\nper subject: " + ", ".join(f"{k} {v / args.subjects:.1f}" for k, v in STATEMENTS.items())
+    )
 
 
 if __name__ == "__main__":

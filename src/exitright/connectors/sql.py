@@ -113,6 +113,12 @@ class SqlConnector:
         self._owns_engine = engine is None
         self._schemas = schemas if schemas is not None else {}
         self._tx: Connection | None = None
+        # Keys of tables processed after a table they are found through (reverse and many-to-many
+        # links), captured before anything changed: see ``pin`` and datamap/graph.py.
+        self.pinned: dict[str, list[Any]] = {}
+        # rows_of conditions built for a subject, reused by every statement that names them
+        # (a child's condition embeds its parent's): building expressions is the costly part.
+        self._rows_of: dict[tuple[str, SubjectIds], ColumnElement[bool]] = {}
 
     # Schema ------------------------------------------------------------------------------
 
@@ -167,10 +173,18 @@ class SqlConnector:
 
     def rows_of(self, tname: str, ids: SubjectIds) -> ColumnElement[bool]:
         """Rows of ``tname`` that belong to the subject (any non-detach link)."""
+        cached = self._rows_of.get((tname, ids))
+        if cached is None:
+            cached = self._rows_of[(tname, ids)] = self._build_rows_of(tname, ids)
+        return cached
+
+    def _build_rows_of(self, tname: str, ids: SubjectIds) -> ColumnElement[bool]:
         t = self.table(tname)
         if self.subject is not None and tname == self.subject.table:
             key = t.c[self.subject.key]
             return key == ids.user_id if ids.user_id is not None else false()
+        if tname in self.pinned:
+            return t.c[self.store.tables[tname].key or ""].in_(self.pinned[tname])
         conds = [
             self.link_condition(tname, ln, ids)
             for ln in self.store.tables[tname].link
@@ -183,6 +197,30 @@ class SqlConnector:
             key = t.c[key_name]
             return key.in_(union_all(*[select(key).where(c) for c in conds]))
         return or_(*conds) if conds else false()
+
+    def set_pins(self, pins: dict[str, list[Any]]) -> None:
+        """Use keys pinned earlier (read back from the plan) for these tables."""
+        if any(self.pinned.get(t) != keys for t, keys in pins.items()):
+            self.pinned.update(pins)
+            self._rows_of.clear()
+
+    def pin(self, tables: Sequence[str], ids: SubjectIds) -> dict[str, list[Any]]:
+        """Capture the keys of the subject's rows of ``tables`` now, before anything changes.
+
+        Such a table is processed after a table it is found through (datamap/graph.py), so its
+        rows must be named while that table's rows still exist; ``rows_of`` then matches the
+        pinned keys. Tables without a key are not pinned.
+        """
+        out: dict[str, list[Any]] = {}
+        todo = [t for t in tables if t in self.store.tables and self.store.tables[t].key]
+        with self._reading() as conn:
+            for tname in todo:
+                key = self.table(tname).c[self.store.tables[tname].key or ""]
+                rows = conn.execute(select(key).where(self.rows_of(tname, ids)).order_by(key))
+                out[tname] = [r[0] for r in rows]
+        self.pinned.update(out)
+        self._rows_of.clear()
+        return out
 
     def count(self, tname: str, cond: ColumnElement[bool]) -> int:
         """How many rows of ``tname`` match ``cond``."""
@@ -286,12 +324,23 @@ class SqlConnector:
                 return
 
     def delete_rows(
-        self, tname: str, cond: ColumnElement[bool], batch: int, on_batch: OnBatch | None = None
+        self,
+        tname: str,
+        cond: ColumnElement[bool],
+        batch: int,
+        on_batch: OnBatch | None = None,
+        expected: int | None = None,
     ) -> None:
-        """Delete matching rows: one ``DELETE … WHERE key IN`` per batch (one without a key)."""
+        """Delete matching rows: one ``DELETE … WHERE key IN`` per batch (one without a key).
+
+        When the rows were counted (``expected``) and fit in one batch, one ``DELETE … WHERE``
+        the condition does it without reading the keys first — except on MySQL/MariaDB, which
+        refuse a ``DELETE`` whose condition reads the same table (error 1093).
+        """
         t = self.table(tname)
         spec = self.store.tables[tname]
-        if spec.key is None:
+        small = expected is not None and expected <= batch
+        if spec.key is None or (small and self.engine.dialect.name in ("sqlite", "postgresql")):
             with self._writing() as conn:
                 n = conn.execute(delete(t).where(cond)).rowcount
             if on_batch:
@@ -303,6 +352,10 @@ class SqlConnector:
                 conn.execute(delete(t).where(key.in_([r[0] for r in rows])))
             if on_batch:
                 on_batch(len(rows))
+
+    def key_in(self, tname: str, keys: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows of ``tname`` whose key is one of ``keys``."""
+        return self.table(tname).c[self.store.tables[tname].key or ""].in_(keys)
 
     def delete_rows_by_key(self, tname: str, keys: Sequence[Any]) -> None:
         """Delete the rows with these keys (one statement)."""
@@ -382,7 +435,8 @@ class SqlConnector:
         names = sorted({n for n in tables if n in self.store.tables})
         if self.engine.dialect.name != "sqlite":
             return {"scheduled": names}
-        self.engine.dispose()  # pooled connections would keep the checkpoint from completing
+        # Idle pooled connections hold no read snapshot (the pool rolls back on return), so the
+        # checkpoint completes without closing them; "busy" in the result would say otherwise.
         with self.engine.connect() as conn:
             busy, log, done = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
         return {

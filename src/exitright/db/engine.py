@@ -1,7 +1,8 @@
 """Creating SQLAlchemy engines for the engine database and for platform stores.
 
 SQLite gets the settings a server database has by default: foreign keys enforced, WAL for
-concurrent readers, a busy timeout instead of immediate "database is locked", and
+concurrent readers, every commit synced to disk (``synchronous=FULL``: durable against a power
+cut, not only a process crash), a busy timeout instead of immediate "database is locked", and
 ``secure_delete`` so erased rows are overwritten in the file rather than only unlinked.
 """
 
@@ -23,7 +24,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL, not NORMAL: in WAL mode NORMAL survives a process crash but a power cut or OS
+        # crash may roll back the last commits — an accepted request, or a vault record whose
+        # source rows were deleted after it. FULL syncs the WAL at every commit (the erasure
+        # engine makes three per subject: plan, vault, outcome).
+        cursor.execute("PRAGMA synchronous=FULL")
     finally:
         cursor.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 import redis
@@ -20,6 +21,7 @@ from exitright.connectors.redis import RedisConnector
 from exitright.connectors.sql import SqlConnector
 from exitright.datamap.model import DataMap, FilesStore, RedisStore, SqlStore
 from exitright.db.engine import make_engine
+from exitright.erasure.sealing import PlanSealer
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.keys import load_key
 from exitright.pseudonym import keyed_hash
@@ -45,6 +47,13 @@ class ErasureContext:
     # (a worker re-creates its context to pick up schema changes).
     schemas: dict[str, MetaData] = field(default_factory=dict)
     verified: set[str] = field(default_factory=set)
+    # Digests of the maps used with this context, by object (a map is not changed in place).
+    digests: dict[int, tuple[DataMap, str]] = field(default_factory=dict)
+
+    @cached_property
+    def sealer(self) -> PlanSealer:
+        """Seals an open plan's identifiers (and pinned keys) at rest."""
+        return PlanSealer(self.pseudonym_key)
 
     @property
     def hash_key(self) -> bytes:

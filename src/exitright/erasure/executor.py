@@ -1,33 +1,60 @@
-"""Running a persisted plan: claim it, measure it, run its steps in order, record, finish.
+"""Running a persisted plan: claim it, run its steps in order, record them, finish.
 
-Before any change, every open step's count of matching rows is measured and persisted (children
-are processed before parents and changes only remove links, so counts measured up front equal
-counts measured just before each step). Steps that change a few rows of one SQL store share one
-store transaction (bounded by the batch size); a large step runs in batches of its own. Retained
-rows follow the move pattern of DESIGN.md: vault write committed, then the source change, then the
-step marked done. A worker killed at any point leaves a plan that the next run finishes with the
-same end state and the same counts.
+Every open step's count was measured and persisted with the plan, before anything was touched
+(children are processed before parents and changes only remove links, so counts measured up
+front equal counts measured just before each step). Steps that change a few rows of one SQL
+store share one store transaction (bounded by the batch size); a large step runs in batches of
+its own. Retained rows follow the move pattern of DESIGN.md: vault write committed, then the
+source change, then the step marked done.
+
+Step records are journalled and written together: before a large step (with the lease), and in
+the plan's final commit with the residual result, the plan's status and the keyed hashes that
+replace the identifiers. A crash before a record is written only repeats idempotent work (the
+counts are already persisted), so a worker killed at any point leaves a plan that the next run
+finishes with the same end state and the same counts.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from exitright.connectors.base import SubjectIds
 from exitright.connectors.sql import SqlConnector
 from exitright.datamap.model import DataMap
-from exitright.erasure.context import ErasureContext, close_all
-from exitright.erasure.models import ErasurePlan, ErasureStep
+from exitright.erasure import retain as retaining
+from exitright.erasure.context import Connectors, ErasureContext, close_all
+from exitright.erasure.models import ErasurePlan, ErasureStep, ResidueHash, Step
 from exitright.erasure.residual import residue_rows
 from exitright.erasure.steps import EMPTY_COUNTS, Observer, StepRunner
 from exitright.errors import ErrorCode, ExitRightError
 
 StepOutcome = tuple[dict[str, Any], dict[str, Any] | None, bool]
 STORE_ERRORS = (SQLAlchemyError, OSError, ConnectionError)
+PLANS = cast(Table, ErasurePlan.__table__)
+STEPS = cast(Table, ErasureStep.__table__)
+HASHES = cast(Table, ResidueHash.__table__)
+
+# One executemany statement records every journalled step.
+RECORD = (
+    update(STEPS)
+    .where(STEPS.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        counts=bindparam("b_counts", type_=STEPS.c.counts.type),
+        result=bindparam("b_result", type_=STEPS.c.result.type),
+        error=bindparam("b_error"),
+        finished_at=bindparam("b_finished", type_=STEPS.c.finished_at.type),
+        started_at=func.coalesce(
+            STEPS.c.started_at, bindparam("b_started", type_=STEPS.c.started_at.type)
+        ),
+        attempts=STEPS.c.attempts + 1,
+    )
+)
 
 
 def _noop(_event: str) -> None:
@@ -89,78 +116,102 @@ def run_plan(
     with Session(ctx.engine) as s:
         plan = s.get(ErasurePlan, plan_id)
         assert plan is not None
-        steps = [st for st in plan.steps if st.status != "done"]
+        steps = [Step.of(row) for row in plan.steps]
         s.expunge_all()
-    connectors = ctx.open(dm)
-    runner = StepRunner(ctx, dm, plan, connectors, observe)
+    observe("claimed")
+    return execute(ctx, dm, plan, steps, observe=observe)
+
+
+@dataclass
+class Journal:
+    """Step outcomes not yet written, and when the lease was last extended."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    lease_at: datetime | None = None
+
+
+def execute(
+    ctx: ErasureContext,
+    dm: DataMap,
+    plan: ErasurePlan,
+    steps: list[Step],
+    *,
+    observe: Observer = _noop,
+    fresh: bool = False,
+    kept: dict[int, tuple[list[Any], int]] | None = None,
+    connectors: Connectors | None = None,
+) -> str:
+    """Run a claimed plan's open steps; ``steps`` (all of them) end with their final records.
+
+    ``kept``: retain steps whose rows were written to the vault with the plan (seq → source
+    keys, rows put), so only their source side is left. ``connectors``: the ones the plan was
+    made with, still open (their conditions are built already); closed here.
+    """
+    secrets = ctx.sealer.open(plan.id, plan.identifiers)
+    connectors = connectors or ctx.open(dm)
+    runner = StepRunner(ctx, dm, plan, secrets, connectors, observe, steps=steps, fresh=fresh)
+    runner.prefetched = dict(kept or {})
+    journal = Journal(lease_at=ctx.clock.now())
     status = "completed"
     try:
-        work = _measure_all(ctx, runner, steps, observe)
+        todo = [st for st in steps if st.status != "done"]
+        if any(st.matched is None and st.kind in EMPTY_COUNTS for st in todo):
+            _measure_legacy(ctx, runner, plan, todo)
+            observe("measured:all")
+        work = [st for st in todo if not (st.kind in EMPTY_COUNTS and st.matched == 0)]
         i = 0
         while i < len(work):
-            group = _group(ctx, runner, work, i)
-            ok = _run_group(ctx, runner, group, observe)
-            if not ok:
+            group = _group(ctx, work, i)
+            if not _run_group(ctx, runner, group, journal, observe):
                 status = "failed"
                 break
             i += len(group)
-    except STORE_ERRORS:
+    except (*STORE_ERRORS, ExitRightError):  # a store unreachable while measuring an old plan
         status = "failed"
     finally:
         close_all(connectors)
-    _finish(ctx, plan_id, status)
+    _finish(ctx, plan, steps, status, journal, runner)
     observe(f"plan:{status}")
     return status
 
 
-def _measure_all(
-    ctx: ErasureContext, runner: StepRunner, steps: list[ErasureStep], observe: Observer
-) -> list[ErasureStep]:
-    """Persist every open step's count in one commit; steps with nothing to change are done."""
+def _measure_legacy(
+    ctx: ErasureContext, runner: StepRunner, plan: ErasurePlan, steps: list[Step]
+) -> None:
+    """A plan persisted without its counts (by an older version, or by item deletion's own
+    planner): measure, pin, seal its identifiers, persist, commit — before anything changes."""
+    runner.pin()
     measured = runner.measure_all(steps)
     now = ctx.clock.now()
-    # Two executemany statements: counts of the steps to run, and the steps with nothing to do.
-    counted = [
-        {"id": st.id, "matched": measured[st.id]}
-        for st in steps
-        if st.id in measured and st.matched is None and measured[st.id] > 0
-    ]
-    empty = [
-        {
-            "id": st.id,
-            "matched": 0,
-            "status": "done",
-            "counts": {EMPTY_COUNTS[st.kind]: 0},
-            "started_at": now,
-            "finished_at": now,
-        }
-        for st in steps
-        if st.id in measured and measured[st.id] == 0
-    ]
-    with Session(ctx.engine) as s, s.begin():
-        for rows in (counted, empty):
-            if rows:
-                s.execute(update(ErasureStep), rows)
-        s.execute(
-            update(ErasurePlan)
-            .where(ErasurePlan.id == runner.plan_id)
-            .values(lease_until=now + ctx.lease)
-        )
     for st in steps:
-        if st.id in measured and st.matched is None:
-            st.matched = measured[st.id]
-    observe("measured:all")
-    return [st for st in steps if not (st.kind in EMPTY_COUNTS and st.matched == 0)]
+        if st.matched is None and st.seq in measured:
+            st.matched = measured[st.seq]
+            if st.matched == 0:
+                st.status, st.counts = "done", {EMPTY_COUNTS[st.kind]: 0}
+                st.started_at = st.finished_at = now
+    plan.identifiers = ctx.sealer.seal(plan.id, runner.secrets)
+    with ctx.engine.begin() as conn:
+        for st in steps:
+            if st.seq in measured:
+                values: dict[str, Any] = {"matched": st.matched}
+                if st.status == "done":
+                    values |= {"status": "done", "counts": st.counts, "started_at": now}
+                    values["finished_at"] = now
+                conn.execute(update(STEPS).where(STEPS.c.id == st.id).values(values))
+        conn.execute(
+            update(PLANS)
+            .where(PLANS.c.id == plan.id)
+            .values(identifiers=plan.identifiers, lease_until=now + ctx.lease)
+        )
 
 
-def _group(
-    ctx: ErasureContext, runner: StepRunner, work: list[ErasureStep], start: int
-) -> list[ErasureStep]:
+def _group(ctx: ErasureContext, work: list[Step], start: int) -> list[Step]:
     """Consecutive small SQL steps of one store, together no more rows than one batch."""
     first = work[start]
     if not first.kind.startswith("sql.") or first.kind == "sql.maintenance":
         return [first]
-    group: list[ErasureStep] = []
+    group: list[Step] = []
     rows = 0
     for st in work[start:]:
         same = st.store == first.store and st.kind in EMPTY_COUNTS and st.kind.startswith("sql.")
@@ -171,23 +222,36 @@ def _group(
     return group or [first]
 
 
-def _run_group(
-    ctx: ErasureContext, runner: StepRunner, group: list[ErasureStep], observe: Observer
-) -> bool:
-    """Run steps (one, or several small ones in one store transaction) and record the outcome.
+def _flush(ctx: ErasureContext, plan_id: str, journal: Journal, observe: Observer) -> None:
+    """Write the journalled step records and extend the lease, in one commit."""
+    now = ctx.clock.now()
+    with ctx.engine.begin() as conn:
+        if journal.rows:
+            conn.execute(RECORD, journal.rows)
+        conn.execute(update(PLANS).where(PLANS.c.id == plan_id).values(lease_until=now + ctx.lease))
+    journal.lease_at = now
+    for seq in journal.seqs:
+        observe(f"done:{seq}")
+    journal.rows, journal.seqs = [], []
 
-    Nothing is written before the change: the counts were persisted by the measure, and a crash
-    here only repeats idempotent work. Attempts, times and the lease are written with the outcome.
+
+def _run_group(
+    ctx: ErasureContext,
+    runner: StepRunner,
+    group: list[Step],
+    journal: Journal,
+    observe: Observer,
+) -> bool:
+    """Run steps (one, or several small ones in one store transaction) and journal the outcome.
+
+    Nothing is written before the change: the counts were persisted with the plan, and a crash
+    here only repeats idempotent work. A large step, or a lease half run out, first writes the
+    journal and extends the lease.
     """
     started = ctx.clock.now()
-    if (group[0].matched or 0) > ctx.batch_size:
-        # A heavy step runs for a while: extend the lease first so no other worker takes over.
-        with Session(ctx.engine) as s, s.begin():
-            s.execute(
-                update(ErasurePlan)
-                .where(ErasurePlan.id == runner.plan_id)
-                .values(lease_until=started + ctx.lease)
-            )
+    heavy = (group[0].matched or 0) > ctx.batch_size
+    if heavy or (journal.lease_at is not None and started - journal.lease_at > ctx.lease / 2):
+        _flush(ctx, runner.plan_id, journal, observe)
     outcomes: dict[int, StepOutcome] = {}
     error: str | None = None
     try:
@@ -195,63 +259,79 @@ def _run_group(
             conn = runner.connectors[group[0].store]
             assert isinstance(conn, SqlConnector)
             with conn.transaction():
+                todo = [st for st in group if st.seq not in runner.prefetched]
+                runner.prefetched.update(retaining.prefetch(runner, todo))
                 for st in group:
                     observe(f"step:{st.seq}")
-                    outcomes[st.id] = runner.run(st, st.matched or 0)
+                    outcomes[st.seq] = runner.run(st, st.matched or 0)
         else:
             observe(f"step:{group[0].seq}")
-            outcomes[group[0].id] = runner.run(group[0], group[0].matched or 0)
+            outcomes[group[0].seq] = runner.run(group[0], group[0].matched or 0)
     except STORE_ERRORS as exc:
         # Driver messages can quote the statement's values: keep only the error's type.
         error = type(exc).__name__
     now = ctx.clock.now()
-    rows: list[dict[str, Any]] = []
     for st in group:
-        counts, result, ok = outcomes.get(st.id, ({}, {"error": error}, False))
-        rows.append(
+        counts, result, ok = outcomes.get(st.seq, ({}, {"error": error}, False))
+        st.status, st.counts, st.result = ("done" if ok else "failed"), counts, result
+        st.error = None if ok else (error or "residual")
+        st.started_at = st.started_at or started
+        st.finished_at = now
+        st.attempts = (st.attempts or 0) + 1
+        journal.rows.append(
             {
-                "id": st.id,
-                "status": "done" if ok else "failed",
-                "counts": counts,
-                "result": result,
-                "error": None if ok else (error or "residual"),
-                "finished_at": now,
+                "b_id": st.id,
+                "b_status": st.status,
+                "b_counts": counts,
+                "b_result": result,
+                "b_error": st.error,
+                "b_finished": now,
+                "b_started": started,
             }
         )
-    with Session(ctx.engine) as s, s.begin():
-        s.execute(
-            update(ErasureStep)
-            .where(ErasureStep.id.in_([st.id for st in group]))
-            .values(
-                attempts=ErasureStep.attempts + 1,
-                started_at=func.coalesce(ErasureStep.started_at, started),
-            )
-        )
-        s.execute(update(ErasureStep), rows)
-        s.execute(
-            update(ErasurePlan)
-            .where(ErasurePlan.id == runner.plan_id)
-            .values(lease_until=now + ctx.lease)
-        )
-    for st in group:
-        observe(f"done:{st.seq}")
-    return error is None and all(outcomes[st.id][2] for st in group)
+        journal.seqs.append(st.seq)
+    if heavy:
+        _flush(ctx, runner.plan_id, journal, observe)
+    return error is None and all(outcomes[st.seq][2] for st in group)
 
 
-def _finish(ctx: ErasureContext, plan_id: str, status: str) -> None:
-    """Mark the plan; on completion the subject's identifiers leave the engine database, replaced
-    by keyed hashes with an expiry for the residual sweep."""
-    with Session(ctx.engine) as s, s.begin():
-        plan = s.get(ErasurePlan, plan_id)
-        assert plan is not None
-        plan.status = status
-        plan.lease_owner, plan.lease_until = None, None
-        plan.finished_at = ctx.clock.now()
-        if status == "completed":
-            if plan.identifiers is not None:
-                s.add_all(residue_rows(ctx, plan_id, SubjectIds.from_json(plan.identifiers)))
-            plan.identifiers = None
-            plan.error = None
-        else:
-            failed = next((st for st in plan.steps if st.status == "failed"), None)
-            plan.error = f"{failed.kind}:{failed.store}.{failed.target}" if failed else "failed"
+def _finish(
+    ctx: ErasureContext,
+    plan: ErasurePlan,
+    steps: list[Step],
+    status: str,
+    journal: Journal,
+    runner: StepRunner,
+) -> None:
+    """One commit: the journalled steps, the plan's status and, on completion, the keyed hashes
+    that replace the subject's identifiers (for the residual sweep)."""
+    now = ctx.clock.now()
+    values: dict[str, Any] = {
+        "status": status,
+        "lease_owner": None,
+        "lease_until": None,
+        "finished_at": now,
+    }
+    hashes: list[dict[str, Any]] = []
+    if status == "completed":
+        if plan.identifiers is not None:
+            hashes = [
+                {c: getattr(r, c) for c in ("digest", "kind", "plan_id", "expires_at")}
+                for r in residue_rows(ctx, plan.id, runner.ids)
+            ]
+        values |= {"identifiers": None, "error": None}
+    else:
+        failed = next((st for st in steps if st.status == "failed"), None)
+        values["error"] = f"{failed.kind}:{failed.store}.{failed.target}" if failed else "failed"
+    with ctx.engine.begin() as conn:
+        if journal.rows:
+            conn.execute(RECORD, journal.rows)
+        if hashes:
+            conn.execute(insert(HASHES), hashes)
+        conn.execute(update(PLANS).where(PLANS.c.id == plan.id).values(values))
+    for seq in journal.seqs:
+        runner.observe(f"done:{seq}")
+    journal.rows, journal.seqs = [], []
+    plan.status, plan.finished_at, plan.error = status, now, values["error"]
+    if status == "completed":
+        plan.identifiers = None

@@ -1,12 +1,14 @@
 """The engine's tables for erasure plans and their steps (SQLAlchemy 2, ``Mapped``).
 
 A plan is written with all its steps before any store is touched; a step records what it did as
-counts per table, never values. ``identifiers`` holds the subject's identifiers only while the
-plan is open; completion replaces them by NULL (the pseudonym stays).
+counts per table, never values. ``identifiers`` holds the subject's identifiers (and the pinned
+keys of reverse-linked tables) only while the plan is open, sealed with AES-GCM (``sealing.py``);
+completion replaces them by NULL (the pseudonym stays).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -82,3 +84,49 @@ class ResidueHash(Base):
     kind: Mapped[str] = mapped_column(String(16))
     plan_id: Mapped[str] = mapped_column(String(36), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass
+class Step:
+    """A step as the engine works with it in memory (plain: no ORM bookkeeping per attribute).
+
+    Written with the plan, read back by ``run_plan`` (:meth:`of`); the executor updates it as
+    steps run and writes the records in batches.
+    """
+
+    seq: int
+    kind: str
+    store: str
+    target: str
+    idx: int | None = None
+    status: str = "pending"
+    matched: int | None = None
+    counts: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    attempts: int = 0
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    id: int = 0
+    plan_id: str = ""
+
+    @classmethod
+    def of(cls, row: ErasureStep) -> Step:
+        """The in-memory form of a stored step."""
+        return cls(
+            seq=row.seq,
+            kind=row.kind,
+            store=row.store,
+            target=row.target,
+            idx=row.idx,
+            status=row.status,
+            matched=row.matched,
+            counts=row.counts,
+            result=row.result,
+            attempts=row.attempts,
+            error=row.error,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            id=row.id,
+            plan_id=row.plan_id,
+        )

@@ -2,9 +2,11 @@
 
 Order: Redis keys and files first (the subject is signed out and their uploads go), then every
 SQL store (the account's own store last); inside a store, detach steps first (other people's rows
-stop pointing at the subject), then tables children before parents (a row is processed while the
-rows it is found through still exist), then the store's maintenance step; the residual check runs
-last. Steps carry no identifier values: the executor reads those from the plan.
+stop pointing at the subject), then tables children before parents across every reference (a
+table that references the one it is found through comes first; a table referenced by the one it is
+found through — a reverse or many-to-many link — comes after it, its keys pinned by the executor
+before anything changes: ``datamap/graph.py``), then the store's maintenance step; the residual
+check runs last. Steps carry no identifier values: the executor reads those from the plan.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import insert, select
@@ -22,14 +24,17 @@ from exitright.connectors.sql import SqlConnector
 from exitright.datamap.loader import problem_error
 from exitright.datamap.model import DataMap, IdentifierKind
 from exitright.datamap.validate import Problem
-from exitright.erasure.context import ErasureContext, close_all, unreachable
-from exitright.erasure.executor import run_plan
-from exitright.erasure.models import ErasurePlan, ErasureStep
+from exitright.erasure import retain as retaining
+from exitright.erasure.context import Connectors, ErasureContext, close_all, unreachable
+from exitright.erasure.executor import PLANS, STEPS, STORE_ERRORS, execute, run_plan
+from exitright.erasure.models import ErasurePlan, ErasureStep, Step
 from exitright.erasure.planner import plan_steps
-from exitright.erasure.steps import Observer, StepRunner
+from exitright.erasure.sealing import PlanSecrets
+from exitright.erasure.steps import EMPTY_COUNTS, Observer, StepRunner
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.pii.detect import normalize_phone
 from exitright.pseudonym import pseudonym
+from exitright.vault.service import RetainedBatch
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,16 @@ def map_digest(dm: DataMap) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+def _digest(ctx: ErasureContext, dm: DataMap) -> str:
+    """``map_digest(dm)``, computed once per map object for this context."""
+    known = ctx.digests.get(id(dm))
+    if known is None or known[0] is not dm:
+        known = ctx.digests[id(dm)] = (dm, map_digest(dm))
+    return known[1]
+
+
 def _verify(dm: DataMap, ctx: ErasureContext) -> None:
-    digest = map_digest(dm)
+    digest = _digest(ctx, dm)
     if digest in ctx.verified:
         return
     connectors = ctx.open(dm)
@@ -90,6 +103,14 @@ def resolve(ctx: ErasureContext, dm: DataMap, lookup: Lookup) -> tuple[SubjectId
     A subject not found (e.g. already erased) still gets a plan over the identifier given, so
     data keyed by that value alone (an SMS outbox, a merchant's notes) is still found.
     """
+    connectors = ctx.open(dm)
+    try:
+        return _resolve(connectors, dm, lookup)
+    finally:
+        close_all(connectors)
+
+
+def _resolve(connectors: Connectors, dm: DataMap, lookup: Lookup) -> tuple[SubjectIds, bool]:
     if lookup.kind not in dm.subject.lookups():
         raise ExitRightError(
             ErrorCode.INVALID_REQUEST,
@@ -99,16 +120,12 @@ def resolve(ctx: ErasureContext, dm: DataMap, lookup: Lookup) -> tuple[SubjectId
     value = lookup.value.strip()
     if lookup.kind == "phone":
         value = normalize_phone(value) or value
-    connectors = ctx.open(dm)
+    conn = connectors[dm.subject.store]
+    assert isinstance(conn, SqlConnector)
     try:
-        conn = connectors[dm.subject.store]
-        assert isinstance(conn, SqlConnector)
-        try:
-            rows = conn.find_subject(lookup.kind, value)
-        except SQLAlchemyError as exc:
-            raise unreachable(dm.subject.store, exc) from exc
-    finally:
-        close_all(connectors)
+        rows = conn.find_subject(lookup.kind, value)
+    except SQLAlchemyError as exc:
+        raise unreachable(dm.subject.store, exc) from exc
     if len(rows) > 1:
         raise ExitRightError(
             ErrorCode.CONFLICT, message_id="erasure.subject_ambiguous", params={"kind": lookup.kind}
@@ -134,71 +151,161 @@ def _pseudonym(ctx: ErasureContext, dm: DataMap, ids: SubjectIds, lookup: Lookup
 
 
 def plan_erasure(
-    ctx: ErasureContext, dm: DataMap, lookup: Lookup, *, request_id: str | None = None
+    ctx: ErasureContext,
+    dm: DataMap,
+    lookup: Lookup,
+    *,
+    request_id: str | None = None,
+    worker: str | None = None,
 ) -> str:
-    """Check the map against the stores, find the subject, persist the plan; returns its id."""
+    """Check the map against the stores, find the subject, persist the plan; returns its id.
+
+    The plan, its steps and every step's count of matching rows (and the keys of tables found
+    through a reverse link) are written in one commit before anything is touched. With
+    ``worker`` the plan is written already leased to that worker.
+    """
+    planned = _plan(ctx, dm, lookup, request_id=request_id, worker=worker)
+    if planned.connectors is not None:
+        close_all(planned.connectors)
+    return planned.plan.id
+
+
+@dataclass
+class _Planned:
+    plan: ErasurePlan
+    steps: list[Step]
+    # retain steps already written to the vault with the plan: seq → (source keys, rows put)
+    kept: dict[int, tuple[list[Any], int]]
+    # with a worker: the connectors the plan was measured with, left open for the run
+    connectors: Connectors | None = None
+
+
+def _plan(
+    ctx: ErasureContext,
+    dm: DataMap,
+    lookup: Lookup,
+    *,
+    request_id: str | None,
+    worker: str | None,
+) -> _Planned:
+    """Find, measure, pin and persist; with ``worker`` (run next, by this process) the small
+    retain steps' rows go to the vault in the plan's own commit, still before anything changes."""
     _verify(dm, ctx)
-    ids, _found = resolve(ctx, dm, lookup)
-    plan_id = str(uuid.uuid4())
-    now = ctx.clock.now()
-    with Session(ctx.engine) as s, s.begin():
+    connectors = ctx.open(dm)
+    try:
+        ids, found = _resolve(connectors, dm, lookup)
+        now = ctx.clock.now()
         plan = ErasurePlan(
-            id=plan_id,
+            id=str(uuid.uuid4()),
             subject_pseudonym=_pseudonym(ctx, dm, ids, lookup),
             request_id=request_id,
             platform=dm.platform,
-            map_digest=map_digest(dm),
-            identifiers=ids.to_json(),
-            subject_found=_found,
-            status="planned",
+            map_digest=_digest(ctx, dm),
+            subject_found=found,
+            status="planned" if worker is None else "running",
+            lease_owner=worker,
+            lease_until=None if worker is None else now + ctx.lease,
             created_at=now,
         )
-        s.add(plan)
-        s.flush()
-        s.execute(
-            insert(ErasureStep),
-            [
-                {
-                    "plan_id": plan_id,
-                    "seq": p.seq,
-                    "kind": p.kind,
-                    "store": p.store,
-                    "target": p.target,
-                    "idx": p.index,
-                    "status": "pending",
-                    "attempts": 0,
-                }
-                for p in plan_steps(dm)
-            ],
+        steps = [
+            Step(
+                seq=p.seq,
+                kind=p.kind,
+                store=p.store,
+                target=p.target,
+                idx=p.index,
+                status="pending",
+                attempts=0,
+            )
+            for p in plan_steps(dm)
+        ]
+        secrets = PlanSecrets(ids)
+        runner = StepRunner(ctx, dm, plan, secrets, connectors, lambda _e: None, steps=steps)
+        early: list[tuple[Step, RetainedBatch, list[Any]]] = []
+        try:
+            runner.pin()
+            measured = runner.measure_all(steps)
+            for st in steps:
+                n = measured.get(st.seq, 0)
+                if worker is not None and st.kind == "sql.retain" and 0 < n <= ctx.batch_size:
+                    runner.store_in_use = st.store
+                    early += [(st, b, k) for b, k in retaining.read(runner, st, n + 1)]
+        except STORE_ERRORS as exc:
+            raise unreachable(runner.store_in_use, exc) from exc
+    except BaseException:
+        close_all(connectors)
+        raise
+    if worker is None:
+        close_all(connectors)
+    for st in steps:
+        if st.seq in measured:
+            st.matched = measured[st.seq]
+            if st.matched == 0:  # nothing to change: done at once, with its (zero) count
+                st.status, st.counts = "done", {EMPTY_COUNTS[st.kind]: 0}
+                st.started_at = st.finished_at = now
+    try:
+        return _persist(ctx, plan, steps, secrets, now, early, connectors if worker else None)
+    except BaseException:
+        if worker is not None:
+            close_all(connectors)
+        raise
+
+
+def _persist(
+    ctx: ErasureContext,
+    plan: ErasurePlan,
+    steps: list[Step],
+    secrets: PlanSecrets,
+    now: datetime,
+    early: list[tuple[Step, RetainedBatch, list[Any]]],
+    connectors: Connectors | None,
+) -> _Planned:
+    """Write the plan, its measured steps and the early vault rows in one commit."""
+    plan.identifiers = ctx.sealer.seal(plan.id, secrets)
+    columns = ("seq", "kind", "store", "target", "idx", "status", "matched", "counts")
+    with Session(ctx.engine) as session, session.begin():
+        conn = session.connection()
+        conn.execute(insert(PLANS).values({c.name: getattr(plan, c.name) for c in PLANS.c}))
+        rows = [
+            {"plan_id": plan.id, "attempts": 0, "started_at": st.started_at}
+            | {"finished_at": st.finished_at}
+            | {c: getattr(st, c) for c in columns}
+            for st in steps
+        ]
+        ids_by_seq = {
+            seq: step_id
+            for step_id, seq in conn.execute(insert(STEPS).returning(STEPS.c.id, STEPS.c.seq), rows)
+        }
+        put = ctx.vault.put_many(
+            plan_id=plan.id,
+            subject=plan.subject_pseudonym,
+            batches=[b for _st, b, _k in early],
+            session=session,
         )
-    return plan_id
+    for st in steps:
+        st.id, st.plan_id = ids_by_seq[st.seq], plan.id
+        st.result, st.error = None, None
+    kept: dict[int, tuple[list[Any], int]] = {}
+    for st, _b, keys in early:
+        kept[st.seq] = (kept.get(st.seq, ([], 0))[0] + keys, put[(st.store, st.target)])
+    return _Planned(plan, steps, kept, connectors)
 
 
 def dry_run(ctx: ErasureContext, dm: DataMap, lookup: Lookup) -> Summary:
     """What an erasure would do, with row counts; changes nothing and persists nothing."""
     _verify(dm, ctx)
-    ids, found = resolve(ctx, dm, lookup)
     connectors = ctx.open(dm)
-    fake = ErasurePlan(
-        id="dry-run", subject_pseudonym=_pseudonym(ctx, dm, ids, lookup), identifiers=ids.to_json()
-    )
-    runner = StepRunner(ctx, dm, fake, connectors, lambda _e: None)
-    summary = Summary(None, fake.subject_pseudonym, found, "dry-run")
     try:
+        ids, found = _resolve(connectors, dm, lookup)
+        fake = ErasurePlan(id="dry-run", subject_pseudonym=_pseudonym(ctx, dm, ids, lookup))
+        runner = StepRunner(ctx, dm, fake, PlanSecrets(ids), connectors, lambda _e: None)
+        summary = Summary(None, fake.subject_pseudonym, found, "dry-run")
         for p in plan_steps(dm):
             if p.kind in ("residual", "sql.maintenance"):
                 continue
-            step = ErasureStep(seq=p.seq, kind=p.kind, store=p.store, target=p.target, idx=p.index)
-            label = {
-                "sql.delete": "deleted",
-                "sql.anonymize": "anonymized",
-                "sql.retain": "retained",
-                "sql.detach": "detached",
-                "redis.delete": "keys",
-                "files.delete": "files",
-            }[p.kind]
+            step = Step(seq=p.seq, kind=p.kind, store=p.store, target=p.target, idx=p.index)
             counts = summary.tables.setdefault((p.store, p.target), defaultdict(int))
-            counts[label] += runner.measure(step)
+            counts[EMPTY_COUNTS[p.kind]] += runner.measure(step)
     finally:
         close_all(connectors)
     return summary
@@ -212,23 +319,25 @@ def summarize(ctx: ErasureContext, plan_id: str) -> Summary:
             raise ExitRightError(
                 ErrorCode.NOT_FOUND, message_id="erasure.plan_not_found", params={"plan": plan_id}
             )
-        found = plan.subject_found
-        status: Literal["completed", "failed"] = (
-            "completed" if plan.status == "completed" else "failed"
-        )
-        summary = Summary(plan.id, plan.subject_pseudonym, found, status)
-        for st in s.scalars(
+        steps = s.scalars(
             select(ErasureStep).where(ErasureStep.plan_id == plan_id).order_by(ErasureStep.seq)
-        ):
-            if st.kind == "residual":
-                summary.hits = list((st.result or {}).get("hits", []))
-            elif st.kind != "sql.maintenance":
-                counts = summary.tables.setdefault((st.store, st.target), defaultdict(int))
-                for k, v in (st.counts or {}).items():
-                    counts[k] += int(v)
-            if st.status == "failed" and summary.failed_step is None:
-                summary.failed_step = f"{st.kind} {st.store}.{st.target}".rstrip(".")
-        return summary
+        ).all()
+        return _summary(plan, [Step.of(row) for row in steps])
+
+
+def _summary(plan: ErasurePlan, steps: Sequence[Step]) -> Summary:
+    status: Literal["completed", "failed"] = "completed" if plan.status == "completed" else "failed"
+    summary = Summary(plan.id, plan.subject_pseudonym, plan.subject_found, status)
+    for st in sorted(steps, key=lambda st: st.seq):
+        if st.kind == "residual":
+            summary.hits = list((st.result or {}).get("hits", []))
+        elif st.kind != "sql.maintenance":
+            counts = summary.tables.setdefault((st.store, st.target), defaultdict(int))
+            for k, v in (st.counts or {}).items():
+                counts[k] += int(v)
+        if st.status == "failed" and summary.failed_step is None:
+            summary.failed_step = f"{st.kind} {st.store}.{st.target}".rstrip(".")
+    return summary
 
 
 def erase_subject(
@@ -238,14 +347,25 @@ def erase_subject(
     *,
     request_id: str | None = None,
     observe: Observer | None = None,
+    worker: str = "cli",
 ) -> Summary:
-    """Plan and run one subject's erasure to its end; the summary says whether it completed."""
-    plan_id = plan_erasure(ctx, dm, lookup, request_id=request_id)
-    if observe is None:
-        run_plan(ctx, dm, plan_id)
-    else:
-        run_plan(ctx, dm, plan_id, observe=observe)
-    return summarize(ctx, plan_id)
+    """Plan and run one subject's erasure to its end; the summary says whether it completed.
+
+    The plan is written already leased to ``worker`` and run from memory: no claim, no read-back.
+    """
+    planned = _plan(ctx, dm, lookup, request_id=request_id, worker=worker)
+    plan, steps = planned.plan, planned.steps
+    execute(
+        ctx,
+        dm,
+        plan,
+        steps,
+        observe=observe or (lambda _e: None),
+        fresh=True,
+        kept=planned.kept,
+        connectors=planned.connectors,
+    )
+    return _summary(plan, steps)
 
 
 def resume(ctx: ErasureContext, dm: DataMap, plan_id: str, *, worker: str = "cli") -> Summary:

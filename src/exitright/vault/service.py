@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from exitright.clock import Clock
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.vault.crypto import KeyWrapper, new_data_key, open_sealed, seal
 from exitright.vault.models import VaultAccess, VaultKey, VaultRecord
+from exitright.vault.purge import BATCH_KEYS, PurgeBatch, PurgeResult, expired, purge_expired
 
 MIN_REASON = 10
 
@@ -37,12 +38,13 @@ class RetainedRow:
 
 
 @dataclass(frozen=True)
-class PurgeResult:
-    """What a purge destroyed (or would destroy, on a dry run)."""
+class RetainedBatch:
+    """Rows of one source table to keep under one legal basis (``VaultService.put_many``)."""
 
-    records: int
-    keys: int
-    subjects: int
+    store: str
+    table: str
+    basis: str
+    rows: Sequence[RetainedRow]
 
 
 def _jsonable(value: Any) -> Any:
@@ -108,46 +110,125 @@ class VaultService:
         rows: Sequence[RetainedRow],
     ) -> int:
         """Encrypt and store the ``rows`` this plan has not stored yet; commit; count the new."""
-        if not rows:
-            return 0
-        with Session(self._engine) as session, session.begin():
-            existing = set(
-                session.scalars(
-                    select(VaultRecord.row_key).where(
-                        VaultRecord.plan_id == plan_id,
-                        VaultRecord.store == store,
-                        VaultRecord.table_name == table,
-                        VaultRecord.row_key.in_([r.row_key for r in rows]),
-                    )
+        batch = RetainedBatch(store, table, basis, rows)
+        return self.put_many(plan_id=plan_id, subject=subject, batches=[batch])[(store, table)]
+
+    def put_many(
+        self,
+        *,
+        plan_id: str,
+        subject: str,
+        batches: Sequence[RetainedBatch],
+        session: Session | None = None,
+    ) -> dict[tuple[str, str], int]:
+        """:meth:`put` for several tables in one transaction (one commit); new rows per table.
+
+        The erasure of a small subject keeps rows of several tables at once: one commit and one
+        look-up of the subject's data keys instead of one per table. With ``session`` the rows
+        join that session's transaction and the caller commits (the erasure writes them with its
+        plan, before anything is touched).
+        """
+        out = {(b.store, b.table): 0 for b in batches}
+        if not any(b.rows for b in batches):
+            return out
+        if session is not None:
+            self._put(session, plan_id, subject, batches, out)
+            return out
+        with Session(self._engine) as own, own.begin():
+            keys = self._put(own, plan_id, subject, batches, out)
+        self._keys.update({(subject, u): v for u, v in keys.items()})
+        return out
+
+    def _put(
+        self,
+        session: Session,
+        plan_id: str,
+        subject: str,
+        batches: Sequence[RetainedBatch],
+        out: dict[tuple[str, str], int],
+    ) -> dict[date, tuple[int, bytes]]:
+        """Write the new rows in ``session``; count them into ``out``; return the keys used."""
+        # One look-up of what this plan already stored, for every table at once.
+        existing = {
+            (str(st), str(t), str(k))
+            for st, t, k in session.execute(
+                select(VaultRecord.store, VaultRecord.table_name, VaultRecord.row_key).where(
+                    VaultRecord.plan_id == plan_id,
+                    VaultRecord.table_name.in_(sorted({b.table for b in batches})),
+                    VaultRecord.row_key.in_(sorted({r.row_key for b in batches for r in b.rows})),
                 )
             )
-            now = self._clock.now()
-            new = [r for r in rows if r.row_key not in existing]
-            keys = {u: self._data_key(session, subject, u) for u in {r.retain_until for r in new}}
-            records: list[dict[str, Any]] = []
-            for r in new:
-                kid, dk = keys[r.retain_until]
-                plaintext = json.dumps(r.values, default=_jsonable, ensure_ascii=False).encode()
-                nonce, ct = seal(dk, plaintext, _record_context(subject, store, table, r.row_key))
-                records.append(
-                    {
-                        "key_id": kid,
-                        "plan_id": plan_id,
-                        "subject_pseudonym": subject,
-                        "store": store,
-                        "table_name": table,
-                        "row_key": r.row_key,
-                        "legal_basis": basis,
-                        "retain_until": r.retain_until,
-                        "nonce": nonce,
-                        "ciphertext": ct,
-                        "created_at": now,
-                    }
+        }
+        new: list[tuple[RetainedBatch, RetainedRow]] = []
+        for b in batches:
+            fresh = [r for r in b.rows if (b.store, b.table, r.row_key) not in existing]
+            new += [(b, r) for r in fresh]
+            out[(b.store, b.table)] += len(fresh)
+        keys = self._data_keys(session, subject, {r.retain_until for _b, r in new})
+        now = self._clock.now()
+        records: list[dict[str, Any]] = []
+        for b, r in new:
+            kid, dk = keys[r.retain_until]
+            plaintext = json.dumps(r.values, default=_jsonable, ensure_ascii=False).encode()
+            context = _record_context(subject, b.store, b.table, r.row_key)
+            nonce, ct = seal(dk, plaintext, context)
+            records.append(
+                {
+                    "key_id": kid,
+                    "plan_id": plan_id,
+                    "subject_pseudonym": subject,
+                    "store": b.store,
+                    "table_name": b.table,
+                    "row_key": r.row_key,
+                    "legal_basis": b.basis,
+                    "retain_until": r.retain_until,
+                    "nonce": nonce,
+                    "ciphertext": ct,
+                    "created_at": now,
+                }
+            )
+        if records:
+            session.execute(insert(VaultRecord), records)
+        return keys
+
+    def _data_keys(
+        self, session: Session, subject: str, untils: set[date]
+    ) -> dict[date, tuple[int, bytes]]:
+        """The subject's data keys for these expiry dates: cached, then one look-up, then new."""
+        out = {u: self._keys[(subject, u)] for u in untils if (subject, u) in self._keys}
+        missing = sorted(untils - set(out))
+        if missing:
+            found = session.scalars(
+                select(VaultKey).where(
+                    VaultKey.subject_pseudonym == subject, VaultKey.retain_until.in_(missing)
                 )
-            if records:
-                session.execute(insert(VaultRecord), records)
-        self._keys.update({(subject, u): v for u, v in keys.items()})
-        return len(new)
+            )
+            for row in found:
+                ctx = _key_context(subject, row.retain_until)
+                out[row.retain_until] = (row.id, self._wrapper.unwrap(row.wrapped_key, ctx))
+        missing = sorted(untils - set(out))
+        if missing:
+            plain = {u: new_data_key() for u in missing}
+            rows = [
+                {
+                    "subject_pseudonym": subject,
+                    "retain_until": u,
+                    "wrapped_key": self._wrapper.wrap(dk, _key_context(subject, u)),
+                    "master_key_id": self._wrapper.key_id,
+                    "created_at": self._clock.now(),
+                }
+                for u, dk in plain.items()
+            ]
+            try:
+                with session.begin_nested():
+                    made = session.execute(
+                        insert(VaultKey).returning(VaultKey.id, VaultKey.retain_until), rows
+                    ).all()
+                out.update({u: (kid, plain[u]) for kid, u in made})
+            except IntegrityError:  # another worker made one of them meanwhile: one at a time
+                for u in missing:
+                    out[u] = self._data_key(session, subject, u)
+        return out
 
     def count(self, *, plan_id: str, store: str, table: str) -> int:
         """How many records a plan stored for one table."""
@@ -205,24 +286,25 @@ class VaultService:
                 )
             return out
 
-    def purge(self, *, today: date, dry_run: bool = False) -> PurgeResult:
-        """Destroy every key (and its records) whose expiry date has passed: crypto-shredding."""
-        with Session(self._engine) as session, session.begin():
-            expired = list(session.scalars(select(VaultKey).where(VaultKey.retain_until < today)))
-            ids = [k.id for k in expired]
-            records = (
-                int(session.scalar(select(func.count()).where(VaultRecord.key_id.in_(ids))) or 0)
-                if ids
-                else 0
-            )
-            result = PurgeResult(records, len(ids), len({k.subject_pseudonym for k in expired}))
-            if dry_run or not ids:
-                return result
-            for chunk in _chunks(ids, 500):
-                session.execute(delete(VaultRecord).where(VaultRecord.key_id.in_(chunk)))
-                session.execute(delete(VaultKey).where(VaultKey.id.in_(chunk)))
-            self._keys = {k: v for k, v in self._keys.items() if v[0] not in set(ids)}
-            return result
+    def purge(
+        self,
+        *,
+        today: date,
+        dry_run: bool = False,
+        batch: int = BATCH_KEYS,
+        on_batch: Callable[[PurgeBatch], None] | None = None,
+    ) -> PurgeResult:
+        """Destroy every key (and its records) whose expiry date has passed: crypto-shredding.
+
+        In batches of ``batch`` keys, each its own ledgered transaction (``vault/purge.py``):
+        safe to interrupt and to run from several processes at once.
+        """
+        if dry_run:
+            return expired(self._engine, today)
+        result = purge_expired(self._engine, self._clock, today, batch=batch, on_batch=on_batch)
+        # Purged keys must not be found in the cache again (their expiry is before today).
+        self._keys = {k: v for k, v in self._keys.items() if k[1] >= today}
+        return result
 
     def stats(self) -> list[tuple[str, str, int, int]]:
         """(legal basis, expiry month, records, subjects) — counts only, never contents."""
@@ -245,8 +327,3 @@ def _text() -> Any:
     from sqlalchemy import String
 
     return String(10)
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

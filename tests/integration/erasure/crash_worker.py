@@ -1,6 +1,7 @@
 """A worker process that runs a plan and SIGKILLs itself at a chosen event (for resume tests).
 
-Usage: python -m tests.integration.erasure.crash_worker TMP PLATFORM_URL UPLOADS PLAN EVENT NTH
+Usage: python -m tests.integration.erasure.crash_worker \
+    TMP ENGINE_URL PLATFORM_URL UPLOADS PLAN EVENT NTH
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tests.integration.erasure.helpers import context, demo_map
 
 def main() -> None:
     """Run the plan; die hard at the NTH occurrence of EVENT (a prefix such as ``vault:``)."""
-    tmp, platform_url, uploads, plan_id, event, nth = sys.argv[1:7]
+    tmp, engine_url, platform_url, uploads, plan_id, event, nth = sys.argv[1:8]
     seen = 0
 
     def observe(name: str) -> None:
@@ -29,7 +30,7 @@ def main() -> None:
 
     dm = demo_map(platform_url, Path(uploads))
     engine = store_engine(platform_url)
-    with context(Path(tmp), batch_size=3, sql_engines={"platform": engine}) as ctx:
+    with context(Path(tmp), url=engine_url, batch_size=3, sql_engines={"platform": engine}) as ctx:
         run_plan(ctx, dm, plan_id, worker="crashy", observe=observe)
 
 

@@ -62,10 +62,15 @@ def seed(
 
 @contextmanager
 def context(
-    tmp: Path, *, clock: FixedClock | None = None, batch_size: int = 500, **kwargs: Any
+    tmp: Path,
+    *,
+    clock: FixedClock | None = None,
+    batch_size: int = 500,
+    url: str | None = None,
+    **kwargs: Any,
 ) -> Iterator[ErasureContext]:
-    """An erasure context on a fresh SQLite engine database under ``tmp``."""
-    url = f"sqlite:///{tmp / 'engine.db'}"
+    """An erasure context on the engine database ``url`` (default: SQLite under ``tmp``)."""
+    url = url or f"sqlite:///{tmp / 'engine.db'}"
     migrate.upgrade(url)
     engine = make_engine(url)
     clock = clock or FixedClock(NOW)
