@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -51,8 +52,12 @@ from exitright.erasure.context import ErasureContext
 from exitright.erasure.executor import run_plan
 from exitright.erasure.models import ErasurePlan
 from exitright.errors import ErrorCode, ExitRightError
+from exitright.heartbeat import PLAN_LEASE
 from exitright.keys import load_key
 from exitright.ledger.signing import wrapping_key
+from exitright.precheck_wiring import build_prechecks
+from exitright.privacy.archives import ExportArchives
+from exitright.privacy.executors import kind_executors
 from exitright.protocols import notices as outbox_notices
 from exitright.protocols import outbox, push
 from exitright.protocols.config import (
@@ -61,6 +66,7 @@ from exitright.protocols.config import (
     Transmitter,
     load_config,
 )
+from exitright.protocols.runtime import ProtocolsRuntime
 from exitright.protocols.set import e164
 from exitright.pseudonym import keyed_hash, pseudonym
 from exitright.vault.crypto import LocalKeyWrapper
@@ -75,6 +81,7 @@ __all__ = [
     "build",
     "deadline_policies",
     "demo_map",
+    "protocols_runtime",
     "recipient_configs",
     "recipient_subject_id",
     "runtime_for",
@@ -91,6 +98,11 @@ class EngineEraser:
     @staticmethod
     def _lookup(identifiers: Identifiers) -> erasure.Lookup:
         return erasure.Lookup(identifiers.kind, identifiers.value)
+
+    def exists(self, identifiers: Identifiers) -> bool:
+        """Whether an account of the platform is named by ``identifiers``."""
+        _ids, found = erasure.resolve(self.ctx, self.dm, self._lookup(identifiers))
+        return found
 
     def subject_ref(self, identifiers: Identifiers) -> str:
         """The pseudonym the erasure plan will carry (account id if found, else the identifier)."""
@@ -195,10 +207,7 @@ def recipient_configs(datamap: DataMap, config: ProtocolsConfig) -> list[Recipie
     configured: list[RecipientConfig] = []
     for recipient in datamap.recipients:
         from_file = dict(config.recipients.get(recipient.name, {}))
-        overrides: dict[str, Any] = {}
-        if recipient.push_token_env:  # RecipientConfig.from_map does not read this field
-            overrides["push_token_env"] = recipient.push_token_env
-        overrides.update(from_file)
+        overrides: dict[str, Any] = dict(from_file)
         endpoint = overrides.get("endpoint", recipient.endpoint)
         if not endpoint:
             overrides["endpoint"] = None  # an unset ${VAR:-} leaves ""
@@ -451,6 +460,11 @@ class Runtime:
         """A fresh unit of work (one transaction per ``with``)."""
         return SqlUnitOfWork(self.engine, self.cipher, self.clock, self.wrap, readonly=readonly)
 
+    def subject_exists(self, identifiers: Identifiers) -> bool:
+        """Whether an account of the platform is named by ``identifiers`` (False: no map)."""
+        eraser = self.ports.eraser
+        return isinstance(eraser, EngineEraser) and eraser.exists(identifiers)
+
     @property
     def notifier(self) -> OutboxNotifier | None:
         """The third-party notifier wired into the ports (None: nobody to tell)."""
@@ -466,6 +480,27 @@ class Runtime:
 
 
 _runtime_lock = threading.Lock()
+
+
+def protocols_runtime(state: Any) -> ProtocolsRuntime:
+    """The SET runtime of a web app, with its handler ports wired (issue 5).
+
+    ``identifier-recycled`` feeds the recycled-number guard
+    (:class:`~exitright.identity.risc.RiscRecycledGuard`); ``account-purged`` from an upstream
+    identity provider opens a cancellation through this app's request workflow
+    (:class:`~exitright.protocols.upstream.WorkflowCancellationStarter`, built on first use).
+    """
+    # The identity package imports this module (its request link): imported at call time.
+    from exitright.identity.risc import RiscRecycledGuard
+    from exitright.identity.wiring import build_guard
+    from exitright.protocols.upstream import WorkflowCancellationStarter
+
+    settings: Settings = state.settings
+    return ProtocolsRuntime.from_settings(
+        settings,
+        guard=RiscRecycledGuard(build_guard(settings, state.engine)),
+        starter=WorkflowCancellationStarter(lambda: runtime_for(state)),
+    )
 
 
 def runtime_for(state: Any) -> Runtime:
@@ -523,10 +558,21 @@ def build(
             vault=VaultService(engine, LocalKeyWrapper(load_key(settings, "vault_master")), clock),
             pseudonym_key=load_key(settings, "pseudonym"),
             clock=clock,
+            lease=PLAN_LEASE,  # short: the worker's heartbeat renews it (exitright/heartbeat.py)
             sql_engines=sql_engines or {},
             redis_clients=redis_clients or {},
         )
         eraser = EngineEraser(ctx, datamap)
+        if "executors" not in ports:
+            # access / delete / correct: exitright.privacy.executors; exports kept encrypted.
+            archives = ExportArchives(
+                settings.data_dir / "exports",
+                load_key(settings, "secret"),
+                clock,
+                timedelta(days=settings.export_expiry_days),
+            )
+            ports["executors"] = kind_executors(ctx, datamap, archives)
+            ports.setdefault("exports", archives)
     config = protocols if protocols is not None else load_config(settings)
     transmitter = Transmitter.from_settings(settings, config)
     recipients = recipient_configs(datamap, config) if datamap is not None else []
@@ -546,6 +592,15 @@ def build(
         config,
         http_client,
     )
+    if "prechecks" not in ports:
+        # Declared in settings (the demo's by default on the demo map); refused at start-up.
+        prechecks, made = build_prechecks(
+            settings, datamap, eraser.ctx if eraser else None, clock, sql_engines
+        )
+        ports["prechecks"] = prechecks
+        owned += made
+    ports.setdefault("precheck_interval", timedelta(minutes=settings.precheck_recheck_minutes))
+    ports.setdefault("verify_within", timedelta(hours=settings.verify_within_hours))
     wired = Ports(
         clock=clock,
         eraser=eraser,

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     datamap_path: Path | None = Field(
         None, description="the platform's data map (YAML); default: the demo map when demo is on"
     )
+    export_expiry_days: int = Field(
+        7, ge=1, le=90, description="days a generated access export can be downloaded"
+    )
     # Identity: one-time-code delivery and the recycled-number look-up (docs/identity.md).
     sms_provider: Literal["console", "http"] = Field(
         "console", description="how codes reach phones: console (development) or http (gateway)"
@@ -103,6 +106,57 @@ class Settings(BaseSettings):
     recycling_lookup_token: SecretStr | None = Field(
         None, description="bearer token for the recycling look-up"
     )
+    # Pre-checks, stale requests, submission limits, official channels (docs/configuration.md).
+    pre_checks: list[dict[str, Any]] | None = Field(
+        None,
+        description="pre-check declarations ([[pre_checks]] in exitright.toml); "
+        "default: the demo's when the demo map is used, else none; [] turns them off",
+    )
+    precheck_recheck_minutes: int = Field(
+        15, ge=1, le=1440, description="how often the worker asks a blocked request's checks again"
+    )
+    verify_within_hours: int = Field(
+        24, ge=1, le=720, description="an unverified request is closed (rejected) after this long"
+    )
+    submit_limit_per_ip: int = Field(
+        10, ge=1, le=10000, description="cancellations one client address may submit per window"
+    )
+    submit_limit_per_identifier: int = Field(
+        3, ge=1, le=1000, description="cancellations for one phone or e-mail per window"
+    )
+    submit_limit_per_key: int = Field(
+        600, ge=1, le=1000000, description="requests one API key may submit per window"
+    )
+    submit_limit_window_minutes: int = Field(
+        60, ge=1, le=1440, description="the window of the submission limits"
+    )
+    official_website: str = Field(
+        "", description="the official cancellation web address; default <public URL>/privacy/cancel"
+    )
+    official_app_name: str = Field(
+        "", description="the official app's name; default: the demo shop's name when demo is on"
+    )
+    official_hotline: str = Field(
+        "", description="the official customer-service number, shown as given; empty: none"
+    )
+
+    @field_validator("pre_checks")
+    @classmethod
+    def _lawful_pre_checks(cls, v: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        # Refused at start-up, in one line: a pre-check may never demand a payment, a transfer,
+        # a document, a minimum account age or a phone call, and must explain itself in zh-CN
+        # and en (its texts are catalog keys requests.precheck.<id>.*).
+        if v is not None:
+            from exitright.cancellation.errors import PreCheckConfigError
+            from exitright.cancellation.prechecks import parse_pre_checks
+            from exitright.i18n import LANGUAGES, keys
+
+            try:
+                for lang in LANGUAGES:
+                    parse_pre_checks(v, catalog_keys=frozenset(keys(lang)))
+            except PreCheckConfigError as exc:
+                raise ValueError(exc.detail) from None
+        return v
 
     @field_validator("base_url")
     @classmethod

@@ -19,6 +19,7 @@ from exitright.cancellation.cooling_off import CoolingOffPolicy
 from exitright.cancellation.deadlines import DeadlinePolicy, Regime
 from exitright.cancellation.errors import DomainError
 from exitright.cancellation.model import Request, RequestKind
+from exitright.cancellation.precheck_run import PreCheckRunner
 from exitright.clock import Clock
 from exitright.errors import ErrorCode
 
@@ -28,7 +29,12 @@ __all__ = [
     "Eraser",
     "EraserBusyError",
     "ErasureOutcome",
+    "ExportFile",
+    "ExportStore",
     "Identifiers",
+    "KindExecutor",
+    "KindJob",
+    "KindOutcome",
     "Ledger",
     "Notifier",
     "Page",
@@ -38,6 +44,7 @@ __all__ = [
     "RequestRecord",
     "RequestRepository",
     "RetryPolicy",
+    "ScopeRejectedError",
     "Signer",
     "TableCounts",
     "UnitOfWork",
@@ -84,6 +91,8 @@ class RequestRecord:
     certificate: str | None = None
     created_at: datetime | None = None
     row_version: int = 0
+    # A correction's new values (personal data: encrypted like the identifiers, dropped at the end).
+    values: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,13 @@ class DuplicateIdempotencyKeyError(DomainError):
 
     code: ClassVar[ErrorCode] = ErrorCode.CONFLICT
     message_id: ClassVar[str] = "api.error.concurrent_update"
+
+
+class ScopeRejectedError(DomainError):
+    """The items or fields a request names are not ones the data map offers for its kind."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.INVALID_REQUEST
+    message_id: ClassVar[str] = "kinds.error.scope"
 
 
 class EraserBusyError(Exception):
@@ -313,6 +329,81 @@ class Notifier(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class KindJob:
+    """What an executor of a non-cancel kind is given: the open request, never a copy kept.
+
+    ``values`` are the new values of a correction (personal data, held encrypted by the
+    repository while the request is open).
+    """
+
+    request_id: str
+    kind: RequestKind
+    subject_ref: str
+    identifiers: Identifiers
+    scope: tuple[str, ...]
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KindOutcome:
+    """What an executor did: counts only (they go to the ledger), never a value."""
+
+    status: Literal["completed", "failed"]
+    counts: Mapping[str, int] = field(default_factory=dict)
+    failure: str | None = None  # a code, for operators (no personal data)
+    event: str | None = None  # a ledger event recorded with the counts, e.g. export.generated
+
+
+class KindExecutor(Protocol):
+    """Carries out one kind of request (access, delete, correct) against the platform's stores.
+
+    Every executor shares submit / verify / advance / ledger / deadlines with cancellation; it
+    only checks what a request names at submission and does the work once it executes.
+    """
+
+    def check(
+        self,
+        kind: RequestKind,
+        identifiers: Identifiers,
+        scope: Sequence[str],
+        values: Mapping[str, str],
+    ) -> tuple[str, ...]:
+        """The request's scope, normalized; raises ScopeRejectedError for what the map does not
+        offer (or a value that is not valid for its category)."""
+        ...
+
+    def run(self, job: KindJob, worker: str) -> KindOutcome:
+        """Do (or finish, or just report a finished) job; idempotent."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A generated access export, decrypted for its owner."""
+
+    data: bytes
+    tables: int
+    rows: int
+    expires_at: datetime
+
+
+class ExportStore(Protocol):
+    """Reads the encrypted access exports kept for a while after an access request completes."""
+
+    def read(self, request_id: str) -> ExportFile | None:
+        """The request's archive, or None (never generated, or expired and deleted)."""
+        ...
+
+    def ready(self, request_id: str) -> bool:
+        """Whether an unexpired archive exists for the request (without decrypting it)."""
+        ...
+
+    def purge_expired(self) -> int:
+        """Delete the archives whose time is up; returns how many went."""
+        ...
+
+
 @dataclass
 class Ports:
     """Everything a use case needs besides the unit of work."""
@@ -326,7 +417,18 @@ class Ports:
     issuer: str = "exitright"
     jitter: Callable[[], float] = random.random  # tests pass a constant
     notifier: Notifier | None = None  # None: this deployment tells no third party
+    # Executors of the other kinds (access, delete, correct); cancellation runs on the eraser.
+    executors: Mapping[RequestKind, KindExecutor] = field(default_factory=dict)
+    exports: ExportStore | None = None  # None: no access exports to download
+    # Pre-checks run after verification (None: none declared); blocked requests are asked again
+    # every ``precheck_interval``; a request not verified within ``verify_within`` is closed.
+    prechecks: PreCheckRunner | None = None
+    precheck_interval: timedelta = timedelta(minutes=15)
+    verify_within: timedelta = timedelta(hours=24)
 
     def supported_kinds(self) -> frozenset[RequestKind]:
-        """Kinds this deployment can carry out (only cancellation has an executor so far)."""
-        return frozenset({RequestKind.CANCEL}) if self.eraser is not None else frozenset()
+        """Kinds this deployment can carry out: cancel with an eraser, the others by executor."""
+        kinds: set[RequestKind] = {k for k in self.executors if k is not RequestKind.CANCEL}
+        if self.eraser is not None:
+            kinds.add(RequestKind.CANCEL)
+        return frozenset(kinds)

@@ -8,8 +8,11 @@ transfer (CN-UX-no-payment), a document, biometrics, a minimum account age or ac
 to complete, or a phone call, letter or visit (CN-ECL-24-conditions). The resolution kinds form a
 closed list — a kind this module does not know is refused rather than trusted.
 
-Running a pre-check (asking the platform whether orders are open) is an adapter's job; this
-module only declares and validates.
+A declaration may carry ``sql = {store, query}``: a parameterised ``SELECT count(…)`` over one of
+the data map's SQL stores that is non-zero while the check blocks. :func:`parse_sql_count`
+checks its shape here (one read-only count, no comments or second statement, bind parameters
+only from the subject's identifiers); running it is an adapter's job
+(:mod:`exitright.connectors.sql_precheck`), as is every other way of asking the platform.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from exitright.cancellation.errors import PreCheckConfigError
 __all__ = [
     "DEFAULT_PRE_CHECKS",
     "FORBIDDEN_DEMANDS",
+    "SQL_PARAMETERS",
     "PreCheck",
     "ResolutionKind",
+    "SqlCount",
     "parse_pre_checks",
+    "parse_sql_count",
     "validate_pre_checks",
 ]
 
@@ -67,8 +73,32 @@ FORBIDDEN_DEMANDS: Final[Mapping[str, str]] = {
 
 _ID: Final = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 _KEYS: Final = frozenset(
-    {"id", "resolution", "link", "requires", "explanation_key", "resolution_key"}
+    {"id", "resolution", "link", "requires", "explanation_key", "resolution_key", "sql"}
 )
+# The subject's identifiers a count query may bind (``:user_id``), and nothing else.
+SQL_PARAMETERS: Final = frozenset({"user_id", "phone", "email"})
+_SQL_MAX: Final = 2000
+_SQL_SHAPE: Final = re.compile(
+    r"^select\s+count\s*\(\s*(\*|1|[a-z_][a-z0-9_.]*)\s*\)\s+from\s", re.I
+)
+# Outside quoted literals: a statement that writes, or anything that could start another one.
+_SQL_FORBIDDEN: Final = re.compile(
+    r"(;|--|/\*|\*/|\b(insert|update|delete|merge|drop|alter|create|truncate|grant|revoke|"
+    r"attach|detach|pragma|into|call|exec|execute|copy|lock|set|vacuum|load_file|outfile|"
+    r"sleep|pg_sleep|benchmark)\b)",
+    re.I,
+)
+_SQL_LITERAL: Final = re.compile(r"'(?:[^']|'')*'")
+_SQL_PARAM: Final = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class SqlCount:
+    """A count query over one SQL store of the data map; the check blocks while it is above 0."""
+
+    store: str
+    query: str
+    parameters: tuple[str, ...]  # the identifiers it binds, e.g. ("user_id",)
 
 
 @dataclass(frozen=True)
@@ -79,6 +109,7 @@ class PreCheck:
     resolution: ResolutionKind
     link: str | None = None
     requires: tuple[str, ...] = ()
+    sql: SqlCount | None = None
 
     @property
     def explanation_key(self) -> str:
@@ -97,6 +128,7 @@ class PreCheck:
             "resolution": self.resolution.value,
             "link": self.link,
             "requires": list(self.requires),
+            **({"sql": {"store": self.sql.store, "query": self.sql.query}} if self.sql else {}),
         }
 
 
@@ -155,7 +187,44 @@ def _parse_one(raw: Mapping[str, Any], index: int) -> PreCheck:
         raise _refuse(check_id, "link must be a path in the product or an https URL")
     if kind in (ResolutionKind.LINK, ResolutionKind.SELF_SERVICE_UNLOCK) and not link:
         raise _refuse(check_id, f"resolution {kind.value!r} needs a link to where the user acts")
-    return PreCheck(id=check_id, resolution=kind, link=link, requires=requires)
+    sql = raw.get("sql")
+    if sql is not None and not isinstance(sql, Mapping):
+        raise _refuse(check_id, "sql must be a table with store and query")
+    count = parse_sql_count(check_id, sql) if sql is not None else None
+    return PreCheck(id=check_id, resolution=kind, link=link, requires=requires, sql=count)
+
+
+def parse_sql_count(check_id: str, raw: Mapping[str, Any]) -> SqlCount:
+    """Check the shape of a declared count query; refuse anything but one read-only count.
+
+    The query is never formatted with values: the subject's identifiers are bound as
+    parameters (``:user_id``, ``:phone``, ``:email``) when the adapter runs it.
+    """
+    unknown = set(raw) - {"store", "query"}
+    if unknown:
+        raise _refuse(check_id, f"sql has unknown keys {sorted(unknown)}")
+    store, query = raw.get("store"), raw.get("query")
+    if not isinstance(store, str) or not _ID.match(store.replace("-", "_")):
+        raise _refuse(check_id, "sql needs the name of a store of the data map")
+    if not isinstance(query, str) or not query.strip() or len(query) > _SQL_MAX:
+        raise _refuse(check_id, f"sql needs a query of at most {_SQL_MAX} characters")
+    query = query.strip()
+    if not _SQL_SHAPE.match(query):
+        raise _refuse(check_id, "sql query must be one SELECT count(...) FROM ...")
+    if query.count("'") % 2:
+        raise _refuse(check_id, "sql query has an unterminated quoted literal")
+    bare = _SQL_LITERAL.sub("''", query)
+    bad = _SQL_FORBIDDEN.search(bare)
+    if bad:
+        raise _refuse(
+            check_id, f"sql query may not contain {bad.group(0)!r}: one read-only count only"
+        )
+    names = tuple(dict.fromkeys(_SQL_PARAM.findall(bare)))
+    others = [n for n in names if n not in SQL_PARAMETERS]
+    if others or not names:
+        allowed = ", ".join(f":{p}" for p in sorted(SQL_PARAMETERS))
+        raise _refuse(check_id, f"sql query must bind the subject only through {allowed}")
+    return SqlCount(store=store, query=query, parameters=names)
 
 
 def _normalise(value: str) -> str:

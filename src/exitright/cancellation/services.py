@@ -9,17 +9,23 @@ transaction, guarded by the record's version so only one worker ever completes a
 Third parties are told through the ``Notifier`` port inside the same transactions: when
 cooling-off starts (``account-disabled``), when it is revoked (``account-enabled``) and on
 completion (``account-purged``, listed in the certificate's ``recipients``).
+
+Every kind shares these use cases; a kind other than ``cancel`` has a ``KindExecutor`` in
+``ports.executors`` that checks what the request names at submission (:func:`submit`) and does
+the work when it executes. The execution itself (erasure or executor, then the outcome) is
+:mod:`exitright.cancellation.execution`; the bookkeeping shared by both modules (load, ledger
+the steps, schedule) is :mod:`exitright.cancellation.journal`.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Final
 
+from exitright.cancellation import prechecking
 from exitright.cancellation.commands import (
     RejectRequest,
     RetryRequest,
@@ -28,8 +34,13 @@ from exitright.cancellation.commands import (
 )
 from exitright.cancellation.deadlines import Regime
 from exitright.cancellation.errors import ActorNotAllowedError, DomainError
+from exitright.cancellation.execution import BUSY_RETRY_SECONDS as BUSY_RETRY_SECONDS
+from exitright.cancellation.execution import certificate_claims
+from exitright.cancellation.execution import execute as _execute
+from exitright.cancellation.journal import load as _load
+from exitright.cancellation.journal import log_steps as _log
+from exitright.cancellation.journal import schedule as _schedule
 from exitright.cancellation.model import (
-    TERMINAL_STATES,
     Actor,
     ActorKind,
     Request,
@@ -38,19 +49,14 @@ from exitright.cancellation.model import (
 )
 from exitright.cancellation.ports import (
     DuplicateIdempotencyKeyError,
-    EraserBusyError,
-    ErasureOutcome,
     Identifiers,
     Page,
     Ports,
-    RecipientNotice,
-    RequestNotFoundError,
     RequestRecord,
-    TableCounts,
     UnitOfWork,
 )
 from exitright.clock import as_utc
-from exitright.errors import ErrorCode, ExitRightError
+from exitright.errors import ErrorCode
 
 __all__ = [
     "HANDLERS",
@@ -74,10 +80,6 @@ __all__ = [
     "verify",
 ]
 
-# When a plan is busy in another worker, look again after this long (its lease is renewed per step).
-BUSY_RETRY_SECONDS: Final = 60
-
-
 # Commands this module adds to exitright.cancellation.commands -----------------------------------
 
 
@@ -91,6 +93,7 @@ class OpenRequest:
     scope: tuple[str, ...] = ()
     regime: Regime | None = None
     idempotency_key: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)  # a correction's new values
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class AdvanceRequest:
 
     request_id: str
     worker: str = "worker"
+    recheck: bool = False  # the user pressed "check again": run the pre-checks now
 
 
 @dataclass(frozen=True)
@@ -148,59 +152,6 @@ def new_request_id() -> str:
     return "req_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
 
 
-def _load(uow: UnitOfWork, request_id: str, owner: str | None) -> RequestRecord:
-    record = uow.requests.get(request_id)
-    # Another key's request is "not found": an API key never learns that it exists.
-    if record is None or (owner is not None and record.owner != owner):
-        raise RequestNotFoundError("no such request", request_id=request_id)
-    return record
-
-
-def _actor_data(actor: Actor) -> dict[str, Any]:
-    # Operator ids are kept out of the ledger: in some deployments they are e-mail addresses.
-    keep_id = actor.kind in (ActorKind.API_KEY, ActorKind.SYSTEM)
-    return {"kind": actor.kind.value, **({"id": actor.id} if keep_id and actor.id else {})}
-
-
-def _log(uow: UnitOfWork, record: RequestRecord, since: int, **extra: Any) -> str:
-    """Append a ledger entry for every history step from ``since``; returns the last hash."""
-    request = record.request
-    last = ""
-    for step in request.history[since:]:
-        data: dict[str, Any] = {
-            "state": step.target.value,
-            "from": step.source.value if step.source else None,
-            "actor": _actor_data(step.actor),
-        }
-        if step.reason:
-            data["reason"] = step.reason
-        if step is request.history[-1]:
-            data.update(extra)
-        last = uow.ledger.append(
-            f"request.{step.action.value}",
-            request_id=request.id,
-            subject=request.subject_ref,
-            data=data,
-        )
-    return last
-
-
-def _schedule(record: RequestRecord, now: datetime) -> None:
-    """When the worker should look at the request next, from its state."""
-    request = record.request
-    if request.state in TERMINAL_STATES:
-        record.next_run_at = None
-        # DESIGN.md: identifiers are held only while a request is open.
-        record.identifiers = None
-    elif request.state in (State.VERIFIED, State.EXECUTING):
-        record.next_run_at = now
-    elif request.state is State.COOLING_OFF:
-        record.next_run_at = request.cooling_off_until
-    elif request.state in (State.SUBMITTED, State.BLOCKED):
-        record.next_run_at = None  # waits for verification, or for a pre-check to clear
-    # FAILED keeps the backoff set when the attempt failed.
-
-
 # After a move, inside its transaction: (uow, record, state before, identifiers before).
 AfterMove = Callable[[UnitOfWork, RequestRecord, State, Identifiers | None], None]
 
@@ -237,6 +188,7 @@ def submit(
     """Accept a request; a repeat with the same idempotency key returns the first one."""
     if command.kind not in ports.supported_kinds() or ports.eraser is None:
         raise KindNotSupportedError("no executor for this kind", kind=command.kind.value)
+    command = _checked(command, ports)
     regime = command.regime or ports.default_regime
     policy = ports.deadlines.get(regime)
     if policy is None:
@@ -266,6 +218,7 @@ def submit(
                 owner=owner,
                 idempotency_key=key,
                 created_at=request.received_at,
+                values=dict(command.values) or None,
             )
             _schedule(record, request.received_at)
             uow.requests.add(record)
@@ -289,6 +242,15 @@ def submit(
     return Opened(record, created=True)
 
 
+def _checked(command: OpenRequest, ports: Ports) -> OpenRequest:
+    """The command with its scope as the kind's executor normalized it (cancel has none)."""
+    executor = ports.executors.get(command.kind)
+    if command.kind is RequestKind.CANCEL or executor is None:
+        return command
+    scope = executor.check(command.kind, command.identifiers, command.scope, command.values)
+    return replace(command, scope=scope)
+
+
 def _same_request(existing: RequestRecord, command: OpenRequest, regime: Regime) -> RequestRecord:
     request = existing.request
     same = (
@@ -296,6 +258,7 @@ def _same_request(existing: RequestRecord, command: OpenRequest, regime: Regime)
         and request.scope == tuple(command.scope)
         and request.regime is regime
         and (existing.identifiers is None or existing.identifiers == command.identifiers)
+        and (existing.values is None or dict(existing.values) == dict(command.values))
     )
     if not same:
         raise IdempotencyKeyReusedError("idempotency key reused for a different request")
@@ -373,162 +336,68 @@ def retry(
 def advance(
     command: AdvanceRequest, uow: UnitOfWork, ports: Ports, *, owner: str | None = None
 ) -> RequestRecord:
-    """Do what is due: start cooling-off, execute when it ends, run the erasure, record the end.
+    """Do what is due: pre-checks, cooling-off, execution, the outcome; close stale requests.
+
+    A verified cancellation passes its pre-checks first (:mod:`exitright.cancellation.prechecking`):
+    blocked, it is asked again every ``ports.precheck_interval`` (or at once with
+    ``command.recheck``, which leaves the execution itself to the worker). A request nobody
+    verified within ``ports.verify_within`` is rejected (``identity_not_verified``).
 
     Safe to call at any time and from any number of workers: what is not due changes nothing,
     and only one caller's outcome is ever saved (the others get ConcurrentUpdateError).
     """
     actor = Actor.system(command.worker)
+    checked = prechecking.run_if_due(uow, ports, command.request_id, owner, force=command.recheck)
     with uow:
         record = _load(uow, command.request_id, owner)
         request = record.request
         since = len(request.history)
         now = as_utc(ports.clock.now())
         identifiers = record.identifiers
-        if request.state is State.VERIFIED and request.kind is RequestKind.CANCEL:
-            request.start_cooling_off(ports.cooling_off, actor, ports.clock)
-        elif request.state is State.VERIFIED:
-            request.execute(actor, ports.clock)
-        if request.state is State.COOLING_OFF and (
-            request.cooling_off_until is None
-            or as_utc(ports.clock.now()) >= request.cooling_off_until
+        gate = prechecking.Gate(None)
+        if request.state is State.SUBMITTED:
+            prechecking.close_if_never_verified(request, ports, actor, now)
+        elif request.state in (State.VERIFIED, State.BLOCKED):
+            gate = prechecking.gate(uow, record, checked, ports, actor, now)
+            if gate.wait_until is None and request.kind is RequestKind.CANCEL:
+                request.start_cooling_off(ports.cooling_off, actor, ports.clock)
+            elif gate.wait_until is None:
+                request.execute(actor, ports.clock)
+        if (
+            request.state is State.COOLING_OFF
+            and not command.recheck
+            and (
+                request.cooling_off_until is None
+                or as_utc(ports.clock.now()) >= request.cooling_off_until  # 0 days: at once
+            )
         ):
             request.execute(actor, ports.clock)
         if request.state is State.FAILED and (
             record.next_run_at is None or now >= record.next_run_at
         ):
             request.retry(actor, ports.clock)
-        if len(request.history) > since:
-            _schedule(record, now)
+        before = record.next_run_at
+        moved = len(request.history) > since
+        _schedule(record, now)
+        if gate.wait_until is not None:
+            record.next_run_at = gate.wait_until
+        if moved:
             _log(uow, record, since)
             # A cooling-off that is already over (0 days) freezes nothing worth announcing: the
             # account-purged of the execution follows at once.
             if request.state is State.COOLING_OFF and ports.notifier is not None:
                 ports.notifier.account_disabled(uow, request, identifiers)
+        # Nothing due still saves a new schedule, so the worker is not sent here before it is.
+        if (
+            moved
+            or gate.ledgered
+            or (request.state is not State.EXECUTING and record.next_run_at != before)
+        ):
             uow.requests.save(record)
             uow.commit()
-        elif request.state is not State.EXECUTING:
-            # Nothing was due: make sure the worker is not sent here again before it is.
-            before = record.next_run_at
-            _schedule(record, now)
-            if record.next_run_at != before:
-                uow.requests.save(record)
-                uow.commit()
-    if request.state is not State.EXECUTING:
+    if request.state is not State.EXECUTING or command.recheck:
         return record
     return _execute(record, actor, uow, ports, command.worker)
-
-
-def _execute(
-    record: RequestRecord, actor: Actor, uow: UnitOfWork, ports: Ports, worker: str
-) -> RequestRecord:
-    request_id = record.request.id
-    outcome: ErasureOutcome | None = None
-    failure: str | None = None
-    try:
-        if ports.eraser is None or record.identifiers is None:
-            raise ExitRightError(ErrorCode.INVALID_CONFIG, message_id="api.error.no_executor")
-        plan_id = record.plan_id
-        if plan_id is None:
-            plan_id = ports.eraser.plan(request_id, record.identifiers)
-            with uow:
-                record = _load(uow, request_id, None)
-                record.plan_id = plan_id
-                uow.requests.save(record)
-                uow.commit()
-        outcome = ports.eraser.run(plan_id, worker)
-    except EraserBusyError:
-        with uow:
-            record = _load(uow, request_id, None)
-            record.next_run_at = as_utc(ports.clock.now()) + timedelta(seconds=BUSY_RETRY_SECONDS)
-            uow.requests.save(record)
-            uow.commit()
-        return record
-    except ExitRightError as exc:
-        failure = exc.msgid  # a catalog key: never a driver message, which may quote values
-    if outcome is not None and outcome.status != "completed":
-        failure = f"erasure_failed:{outcome.failed_step or 'unknown'}"
-    with uow:
-        record = _load(uow, request_id, None)
-        request = record.request
-        if request.state is not State.EXECUTING:
-            return record  # rejected or finished meanwhile
-        since = len(request.history)
-        now = as_utc(ports.clock.now())
-        if failure is None and outcome is not None:
-            request.complete(actor, ports.clock)
-            # The notices' ledger entries go first, so the completion entry (the certificate's
-            # ledger_entry) is the request's last one and chains over them.
-            recipients = _notify_purged(uow, ports, record)
-            tables = [_table_entry(t) for t in outcome.tables]
-            entry = _log(uow, record, since, tables=tables, residual_hits=outcome.residual_hits)
-            record.certificate = uow.signer.sign(
-                certificate_claims(record, outcome, entry, ports, recipients=recipients)
-            )
-            _schedule(record, now)
-        else:
-            request.fail(failure or "unknown", actor, ports.clock)
-            _log(uow, record, since, attempt=request.attempts)
-            record.next_run_at = now + ports.retry.delay(request.attempts, ports.jitter())
-        uow.requests.save(record)
-        uow.commit()
-    return record
-
-
-def _notify_purged(uow: UnitOfWork, ports: Ports, record: RequestRecord) -> list[RecipientNotice]:
-    """Queue account-purged in the completing transaction; every notice of the request, for the
-    certificate (the ones just queued are ``pending``: answers come after it is signed)."""
-    if ports.notifier is None:
-        return []
-    purged = ports.notifier.account_purged(uow, record.request, record.identifiers)
-    listed = list(ports.notifier.notices(uow, record.request.id))
-    listed += [n for n in purged if n.jti is None]  # not queued, so not in the outbox
-    return listed
-
-
-def _table_entry(t: TableCounts) -> dict[str, Any]:
-    entry: dict[str, Any] = {"store": t.store, "table": t.table}
-    entry.update({k: int(v) for k, v in sorted(t.counts.items()) if v})
-    if t.legal_basis:
-        entry["legal_basis"] = t.legal_basis
-    if t.retain_until:
-        entry["retain_until"] = t.retain_until
-    return entry
-
-
-def certificate_claims(
-    record: RequestRecord,
-    outcome: ErasureOutcome,
-    ledger_entry: str,
-    ports: Ports,
-    *,
-    recipients: Sequence[RecipientNotice] = (),
-) -> dict[str, Any]:
-    """The claims of a completed request's deletion certificate (issue 5): no personal data.
-
-    ``recipients`` lists every third-party notice of the request (recipient, event, jti and its
-    state when signing); acknowledgements that come later are in the ledger under the same jti.
-    """
-    request = record.request
-    completed_at = request.history[-1].at
-    return {
-        "iss": ports.issuer,
-        "iat": int(completed_at.timestamp()),
-        "jti": request.id,
-        "sub": request.subject_ref,
-        "request_id": request.id,
-        "kind": request.kind.value,
-        "regime": request.regime.value,
-        "submitted_at": request.received_at.isoformat(),
-        "completed_at": completed_at.isoformat(),
-        "erasure": [_table_entry(t) for t in outcome.tables],
-        "residual": {
-            "result": "clean" if outcome.residual_hits == 0 else "found",
-            "hits": outcome.residual_hits,
-        },
-        "recipients": [n.to_claim() for n in recipients],
-        "ledger_entry": ledger_entry,
-    }
 
 
 # Queries ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -173,7 +174,13 @@ def up(
         finally:
             engine.dispose()
     url = f"http://{settings.host}:{port or settings.port}"
+    # The demo courier (mounted at /demo/courier) is told by push unless one is configured.
+    courier = settings.base_url.rstrip("/") or url
+    os.environ.setdefault("EXITRIGHT_DEMO_COURIER_URL", f"{courier}/demo/courier/events")
     console.print(f"\n[bold]Demo shop:[/] {url}/shop/   [bold]API docs:[/] {url}/docs")
+    console.print(
+        f"[bold]Demo courier:[/] told by push at {os.environ['EXITRIGHT_DEMO_COURIER_URL']}"
+    )
     console.print("Sign in with one of these demo phone numbers (the code shows on the console):")
     for phone in phones:
         console.print(f"  {phone}")

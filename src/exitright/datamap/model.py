@@ -156,6 +156,23 @@ class Retain(_Model):
     )
 
 
+class Items(_Model):
+    """Rows the subject may delete without closing the account (the "Delete items" page).
+
+    A request names ``<store>.<table>`` for all of the subject's rows of the table, or
+    ``<store>.<table>:<key>`` for one of them (``one_by_one``). The rows go with the tables that
+    hang off them (their children in the map) through the erasure engine, as a cancellation's
+    would; no other row is touched.
+    """
+
+    label: dict[Literal["zh-CN", "en"], str] = Field(
+        description="what the pages call these rows, in Chinese and English (e.g. 收货地址)"
+    )
+    one_by_one: bool = Field(
+        False, description="single rows may be chosen by key, not only all of them at once"
+    )
+
+
 class Table(_Model):
     """One table: how its rows link to the subject, and what happens to them."""
 
@@ -172,6 +189,14 @@ class Table(_Model):
     reason: str | None = Field(None, description="why keep is right (no personal data)")
     pi: dict[str, PICategory] = Field(
         default_factory=dict, description="column → personal-data category"
+    )
+    items: Items | None = Field(
+        None, description="the subject may delete these rows on their own (request kind delete)"
+    )
+    correctable: list[str] = Field(
+        default_factory=list,
+        description="columns the subject may correct (request kind correct); each needs a pi "
+        "category, which decides how a new value is checked",
     )
 
     @field_validator("link", mode="before")

@@ -29,6 +29,7 @@ from exitright.datamap.model import (
     ThroughLink,
     is_detach,
 )
+from exitright.datamap.validate_kinds import check_kinds
 
 NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
@@ -61,6 +62,7 @@ def validate(dm: DataMap) -> list[Problem]:
     """Every problem of ``dm``; an empty list means the map may be used."""
     problems: list[Problem] = []
     _check_subject(dm, problems)
+    problems += [Problem(place, msgid, params) for place, msgid, params in check_kinds(dm)]
     for store_name, store in dm.stores.items():
         place = f"stores.{store_name}"
         if not NAME.match(store_name):
@@ -154,7 +156,8 @@ def _check_sql_store(
 
 
 def _check_names(table: Table, tplace: str, problems: list[Problem]) -> None:
-    names: list[tuple[str, str]] = [(f"{tplace}.key", table.key or "")] if table.key else []
+    # key: null means "no single-column key"; an empty string is not a name (it would reach SQL).
+    names: list[tuple[str, str]] = [(f"{tplace}.key", table.key)] if table.key is not None else []
     names += [(f"{tplace}.anonymize.{c}", c) for c in table.anonymize]
     names += [(f"{tplace}.pi.{c}", c) for c in table.pi]
     for i, link in enumerate(table.link):

@@ -3,9 +3,9 @@
 A request row holds the aggregate as JSON (``Request.to_dict()``) plus the columns that are
 queried: state, due instant ("overdue first"), when the worker should look next, its lease,
 and ``version`` for optimistic locking (``UPDATE … WHERE version = :loaded``). The subject's
-identifiers are stored only while the request is open, encrypted with AES-GCM under a key
-derived (HKDF) from the deployment secret and bound to the request id; a terminal state writes
-NULL over them.
+identifiers (and a correction's new values) are stored only while the request is open, encrypted
+with AES-GCM under a key derived (HKDF) from the deployment secret and bound to the request id;
+a terminal state writes NULL over them.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     insert,
     or_,
     select,
@@ -91,6 +92,7 @@ class RequestRow(Base):
     owner: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     identifiers_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    values_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # a correction's new values
     plan_id: Mapped[str | None] = mapped_column(String(36))
     certificate: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -128,6 +130,7 @@ class IdentifierCipher:
     """AES-GCM over a request's identifiers, bound to its id (a row copied elsewhere won't open)."""
 
     INFO = b"exitright request identifiers v1"
+    VALUES = b"|values"  # associated data: sealed values never open as identifiers, or back
 
     def __init__(self, secret: bytes) -> None:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=self.INFO).derive(secret)
@@ -141,13 +144,26 @@ class IdentifierCipher:
 
     def open(self, request_id: str, blob: bytes) -> Identifiers:
         """The identifiers sealed for ``request_id``."""
+        return Identifiers.from_dict(json.loads(self._open(request_id, blob)))
+
+    def _open(self, request_id: str, blob: bytes, purpose: bytes = b"") -> bytes:
         try:
-            plain = self._aead.decrypt(blob[:12], blob[12:], request_id.encode())
+            return self._aead.decrypt(blob[:12], blob[12:], request_id.encode() + purpose)
         except InvalidTag as exc:
             raise ExitRightError(
                 ErrorCode.INVALID_CONFIG, message_id="api.error.identifiers_unreadable"
             ) from exc
-        return Identifiers.from_dict(json.loads(plain))
+
+    def seal_values(self, request_id: str, values: Mapping[str, str]) -> bytes:
+        """Nonce ‖ ciphertext of a correction's new values (bound to the request and purpose)."""
+        nonce = os.urandom(12)
+        plain = json.dumps(dict(values), sort_keys=True).encode()
+        return nonce + self._aead.encrypt(nonce, plain, request_id.encode() + self.VALUES)
+
+    def open_values(self, request_id: str, blob: bytes) -> dict[str, str]:
+        """The new values sealed for ``request_id``."""
+        data = json.loads(self._open(request_id, blob, self.VALUES))
+        return {str(k): str(v) for k, v in data.items()}
 
 
 def _encode_cursor(created: datetime, request_id: str) -> str:
@@ -186,6 +202,8 @@ class SqlRequestRepository:
     def _record(self, row: Any, *, decrypt: bool = True) -> RequestRecord:
         sealed = row.identifiers_enc if decrypt else None
         identifiers = self.cipher.open(row.id, sealed) if sealed else None
+        values_blob = row.values_enc if decrypt else None
+        values = self.cipher.open_values(row.id, values_blob) if values_blob else None
         return RequestRecord(
             request=Request.from_dict(row.data),
             identifiers=identifiers,
@@ -196,6 +214,7 @@ class SqlRequestRepository:
             certificate=row.certificate,
             created_at=_aware(row.created_at),
             row_version=row.version,
+            values=values,
         )
 
     def _values(self, record: RequestRecord) -> dict[str, Any]:
@@ -205,6 +224,7 @@ class SqlRequestRepository:
             if record.identifiers is not None
             else None
         )
+        values = self.cipher.seal_values(request.id, record.values) if record.values else None
         return {
             "kind": request.kind.value,
             "state": request.state.value,
@@ -213,6 +233,7 @@ class SqlRequestRepository:
             "due_at": request.deadline.final_due_at,
             "next_run_at": record.next_run_at,
             "identifiers_enc": sealed,
+            "values_enc": values,
             "plan_id": record.plan_id,
             "certificate": record.certificate,
             "data": request.to_dict(),
@@ -380,6 +401,9 @@ class SqlUnitOfWork:
 # The worker's queue ---------------------------------------------------------------------------
 
 
+_EXECUTING_FIRST = case((REQUESTS.c.state == "executing", 0), else_=1)
+
+
 def claim_due(
     engine: Engine, clock: Clock, worker: str, *, lease: timedelta, limit: int = 10
 ) -> list[str]:
@@ -394,7 +418,9 @@ def claim_due(
     query = (
         select(REQUESTS.c.id)
         .where(REQUESTS.c.next_run_at.is_not(None), REQUESTS.c.next_run_at <= now, free)
-        .order_by(REQUESTS.c.due_at, REQUESTS.c.next_run_at)
+        # Among requests due the same day, an executing one first: it is a half-erased account
+        # whose worker died (the soak found them waiting behind the whole backlog).
+        .order_by(REQUESTS.c.due_at, _EXECUTING_FIRST, REQUESTS.c.next_run_at)
         .limit(limit)
     )
     # Look before taking the write lock: an idle worker polling SQLite must not queue writers.

@@ -7,6 +7,7 @@ from exitright.db.base import Base
 from exitright.db.requests import ApiKeyRow, RequestRow
 from exitright.erasure.models import ErasurePlan, ErasureStep, ResidueHash
 from exitright.identity.models import IdentityChallenge  # noqa: F401  # registers identity tables
+from exitright.identity.ratelimit import RateLimitHit  # noqa: F401  # registers rate_limit_hits
 from exitright.ledger.models import LedgerEntry, SigningKey
 from exitright.protocols.models import OutboxNotice  # noqa: F401  # registers the SET tables
 from exitright.vault.models import VaultAccess, VaultKey, VaultRecord

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
@@ -62,6 +63,9 @@ __all__ = [
 CODE_TTL: Final = timedelta(minutes=5)
 RESEND_AFTER: Final = timedelta(seconds=60)
 MAX_ATTEMPTS: Final = 5
+# Wrong codes are counted on the code's own row, not in the browser's session (a client can
+# replay an old session cookie): "sent", "wrong1" … "wrong4", then "failed" at the fifth.
+_LIVE: Final = ("sent", *(f"wrong{i}" for i in range(1, MAX_ATTEMPTS)))
 # How long after a code proved a changed-hands number its holder may still take the fresh account.
 FRESH_OFFER_TTL: Final = timedelta(minutes=15)
 # What replaces the number on an account whose number went to someone else: not a phone number,
@@ -179,13 +183,15 @@ def verify_code(
                 sms_outbox.c.id == sms_id, sms_outbox.c.template == "login_code"
             )
         ).first()
-        if row is None or row.status != "sent":
+        if row is not None and row.status == "failed":
+            raise ShopError("too_many_attempts")
+        if row is None or row.status not in _LIVE:
             raise ShopError("code_used")
         if now - row.created_at > CODE_TTL:
             raise ShopError("code_expired")
         sent = _CODE_IN_BODY.search(row.body)
         if sent is None or not secrets.compare_digest(sent.group(1), code.strip()):
-            raise ShopError("code_wrong")
+            raise ShopError(_count_wrong(conn, sms_id, row.status))
         user = conn.execute(
             select(users.c.id, users.c.status, users.c.created_at, users.c.last_login_at).where(
                 users.c.phone == row.phone
@@ -236,11 +242,35 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _count_wrong(conn: Connection, sms_id: int, status: str) -> str:
+    """Count a wrong code on the row (compare-and-set, so concurrent tries all count).
+
+    Returns the reason to show: ``code_wrong``, or ``too_many_attempts`` once the code is burnt.
+    """
+    for _ in range(MAX_ATTEMPTS + 1):
+        if status not in _LIVE:
+            return "too_many_attempts" if status == "failed" else "code_used"
+        step = _LIVE.index(status) + 1
+        following = _LIVE[step] if step < len(_LIVE) else "failed"
+        moved = conn.execute(
+            update(sms_outbox)
+            .where(sms_outbox.c.id == sms_id, sms_outbox.c.status == status)
+            .values(status=following)
+        )
+        conn.commit()
+        if moved.rowcount == 1:
+            return "too_many_attempts" if following == "failed" else "code_wrong"
+        status = conn.execute(
+            select(sms_outbox.c.status).where(sms_outbox.c.id == sms_id)
+        ).scalar_one()
+    return "too_many_attempts"
+
+
 def _use(conn: Connection, sms_id: int) -> None:
     """Spend the code; a code another request spent meanwhile is refused."""
     spent = conn.execute(
         update(sms_outbox)
-        .where(sms_outbox.c.id == sms_id, sms_outbox.c.status == "sent")
+        .where(sms_outbox.c.id == sms_id, sms_outbox.c.status.in_(_LIVE))
         .values(status="used")
     )
     if spent.rowcount != 1:
@@ -283,6 +313,13 @@ def _sign_up(conn: Connection, phone: str, now: datetime, ip: str) -> int:
     return user_id
 
 
+def phone_of(engine: Engine, user_id: int) -> str | None:
+    """The signed-in user's registered phone number (to prefill their cancellation form)."""
+    with engine.connect() as conn:
+        phone = conn.execute(select(users.c.phone).where(users.c.id == user_id)).scalar()
+    return phone if isinstance(phone, str) and normalize_mobile(phone) else None
+
+
 def profile(engine: Engine, user_id: int) -> dict[str, Any] | None:
     """The signed-in user's account as the pages show it (phone masked), or None."""
     with engine.connect() as conn:
@@ -304,18 +341,20 @@ def profile(engine: Engine, user_id: int) -> dict[str, Any] | None:
 
 
 def recent_orders(
-    engine: Engine, user_id: int, limit: int = 50
+    engine: Engine, user_id: int, limit: int = 50, *, statuses: Sequence[str] | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """How many orders the user has, and the newest ``limit`` of them with their items."""
+    """How many orders the user has, and the newest ``limit`` with their items (only those in
+    ``statuses`` if given: the open ones, for a cancellation's pre-check)."""
+    mine = orders.c.user_id == user_id
+    if statuses is not None:
+        mine = mine & orders.c.status.in_(list(statuses))
     with engine.connect() as conn:
-        total = conn.execute(
-            select(func.count()).select_from(orders).where(orders.c.user_id == user_id)
-        ).scalar_one()
+        total = conn.execute(select(func.count()).select_from(orders).where(mine)).scalar_one()
         rows = conn.execute(
             select(orders.c.id, orders.c.order_no, orders.c.status, orders.c.total_cents,
                    orders.c.created_at, merchants.c.name)
             .join(merchants, merchants.c.id == orders.c.merchant_id)
-            .where(orders.c.user_id == user_id)
+            .where(mine)
             .order_by(orders.c.created_at.desc(), orders.c.id.desc())
             .limit(limit)
         ).all()  # fmt: skip
@@ -381,7 +420,8 @@ def recent_codes(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(
             select(*_SMS_COLUMNS)
-            .where(sms_outbox.c.template == "login_code", sms_outbox.c.status.in_(("sent", "used")))
+            .where(sms_outbox.c.template == "login_code",
+                   sms_outbox.c.status.in_((*_LIVE, "used")))
             .order_by(sms_outbox.c.id.desc())
             .limit(limit)
         ).all()  # fmt: skip
@@ -389,7 +429,7 @@ def recent_codes(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
         {
             "phone": mask_phone(r.phone),
             "code": (m.group(1) if (m := _CODE_IN_BODY.search(r.body)) else ""),
-            "status": r.status,
+            "status": "sent" if r.status in _LIVE else r.status,
             "at": r.created_at.strftime("%H:%M:%S"),
         }
         for r in rows

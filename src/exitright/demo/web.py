@@ -23,6 +23,8 @@ from sqlalchemy import Engine
 from exitright.clock import SystemClock
 from exitright.db.engine import make_engine
 from exitright.demo import shop
+from exitright.demo.order_actions import OrderActionError, cancel_order, confirm_receipt
+from exitright.demo.prechecks import OPEN_ORDER_STATUSES
 from exitright.demo.seed import create_schema, is_seeded
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.identity import identity_for
@@ -35,7 +37,6 @@ _engine_lock = threading.Lock()
 
 USER = "shop_user"
 PENDING = "shop_pending"
-ATTEMPTS = "shop_attempts"
 FRESH = "shop_fresh"  # the SMS row whose code proved a changed-hands number: a fresh account
 
 
@@ -129,7 +130,6 @@ def signin_send(
             request, "signin.html", None, status_code=status, error=exc.reason, phone=phone[:20]
         )
     request.session[PENDING] = sent.sms_id
-    request.session[ATTEMPTS] = 0
     if _is_dev(request):
         # Demo mode has no SMS gateway: the code goes to the console. The number stays masked.
         log.warning("demo sign-in code for %s: %s", shop.mask_phone(sent.phone), sent.code)
@@ -159,19 +159,16 @@ def code_check(
     pending = request.session.get(PENDING)
     if not isinstance(pending, int):
         return _see_other("/shop/signin")
-    attempts = int(request.session.get(ATTEMPTS, 0)) + 1
-    request.session[ATTEMPTS] = attempts
     try:
-        if attempts > shop.MAX_ATTEMPTS:
-            raise shop.ShopError("too_many_attempts")
+        # Wrong codes are counted on the code's row (shop.verify_code), not in this session.
         host = request.client.host if request.client else ""
         done = shop.verify_code(engine, pending, code[:12], _now(), host, guard=guard)
     except shop.ShopError as exc:
         if exc.reason in ("code_used", "code_expired", "too_many_attempts", "account_frozen"):
             request.session.pop(PENDING, None)
-        return _page(request, "code.html", None, status_code=422, error=exc.reason)
+        status = 429 if exc.reason == "too_many_attempts" else 422
+        return _page(request, "code.html", None, status_code=status, error=exc.reason)
     request.session.pop(PENDING, None)
-    request.session.pop(ATTEMPTS, None)
     if done.changed_hands:
         request.session.pop(USER, None)
         request.session[FRESH] = done.sms_id
@@ -212,12 +209,71 @@ def signout(request: Request) -> RedirectResponse:
 
 @router.get("/orders", response_model=None)
 def my_orders(request: Request, engine: Engine = Depends(demo_engine)) -> Response:
-    """The signed-in user's orders, newest first."""
+    """The signed-in user's orders, newest first; ``?status=open``: every open one.
+
+    A blocked cancellation links here (pre-check ``open_orders``): each open order can be
+    received or cancelled on this page, and the cancellation then goes on by itself.
+    """
     user_id, user = request.session.get(USER), _user(request, engine)
     if not isinstance(user_id, int) or user is None:
         return _see_other("/shop/signin")
-    total, rows = shop.recent_orders(engine, user_id)
-    return _page(request, "orders.html", user, total=total, orders=rows)
+    only_open = request.query_params.get("status") == "open"
+    statuses = OPEN_ORDER_STATUSES if only_open else None
+    total, rows = shop.recent_orders(engine, user_id, 500 if only_open else 50, statuses=statuses)
+    done = request.query_params.get("done")
+    return _page(
+        request,
+        "orders.html",
+        user,
+        total=total,
+        orders=rows,
+        only_open=only_open,
+        done=done if done in ("received", "cancelled") else None,
+        error=None,
+    )
+
+
+@router.post(
+    "/orders/{order_no}/{action}", response_model=None, dependencies=[Depends(require_csrf)]
+)
+def order_action(
+    request: Request, order_no: str, action: str, engine: Engine = Depends(demo_engine)
+) -> Response:
+    """Confirm receipt of an order on its way, or cancel one not yet shipped."""
+    user_id, user = request.session.get(USER), _user(request, engine)
+    if not isinstance(user_id, int) or user is None:
+        return _see_other("/shop/signin")
+    steps = {"receive": (confirm_receipt, "received"), "cancel": (cancel_order, "cancelled")}
+    if action not in steps:
+        raise ExitRightError(ErrorCode.NOT_FOUND)
+    step, done = steps[action]
+    try:
+        step(engine, user_id, order_no, _now())
+    except OrderActionError as exc:
+        total, rows = shop.recent_orders(engine, user_id, 500, statuses=OPEN_ORDER_STATUSES)
+        return _page(
+            request,
+            "orders.html",
+            user,
+            status_code=409,
+            total=total,
+            orders=rows,
+            only_open=True,
+            done=None,
+            error=exc.reason,
+        )
+    return _see_other(f"/shop/orders?status=open&done={done}")
+
+
+def signed_in_phone(request: Request) -> str:
+    """The registered phone of the shop user signed in in this browser ("" if none).
+
+    The privacy centre prefills its cancellation form with it; the user still submits.
+    """
+    user_id = request.session.get(USER)
+    if not isinstance(user_id, int) or not request.app.state.settings.demo_enabled:
+        return ""
+    return shop.phone_of(demo_engine(request), user_id) or ""
 
 
 @router.get("/account", response_model=None)

@@ -5,8 +5,9 @@
 identity provider) says a phone number or e-mail now belongs to someone else, and the guard keeps
 a ``risc-event`` mark in the receipt's own transaction. The event carries no date of its own, so
 the mark is dated the (China Standard Time) day the event was issued: the number had changed
-hands by then. Wire it with ``ProtocolsRuntime.from_settings(settings, guard=…)`` and
-``RiscRecycledGuard(build_guard(settings, engine))``.
+hands by then. The web app wires it in :func:`exitright.bootstrap.protocols_runtime`
+(``RiscRecycledGuard(build_guard(settings, engine))``), so a code to that number no longer opens
+an account last verified before that day.
 """
 
 from __future__ import annotations

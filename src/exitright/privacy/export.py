@@ -7,8 +7,9 @@ conditions erasure uses, :meth:`~exitright.connectors.sql.SqlConnector.rows_of`)
 says what a cancellation does to the table. Columns the map labels ``credentials`` (password
 hashes, session tokens) are left out: they protect the account and mean nothing to its owner.
 
-Not wired to a page yet: the request workflow carries out only ``cancel`` (see
-docs/privacy-centre.md, "Download my data").
+:func:`exported_tables` says which tables that is, for the "Download my data" page. The access
+executor (:mod:`exitright.privacy.executors`) runs both and seals the zip; see
+docs/privacy-centre.md, "Download my data".
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from exitright.connectors.sql import SqlConnector
 from exitright.datamap.model import DataMap
 from exitright.i18n import LANGUAGES, gettext
 
-__all__ = ["EXCLUDED_CATEGORIES", "TableExport", "archive", "collect"]
+__all__ = [
+    "EXCLUDED_CATEGORIES",
+    "ExportedTable",
+    "TableExport",
+    "archive",
+    "collect",
+    "exported_tables",
+]
 
 EXCLUDED_CATEGORIES: Final = frozenset({"credentials"})
 
@@ -46,6 +54,28 @@ class TableExport:
     columns: tuple[str, ...]
     categories: Mapping[str, str]
     rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class ExportedTable:
+    """A table the download holds the account's rows of, with its categories."""
+
+    store: str
+    name: str
+    categories: tuple[str, ...]
+
+
+def exported_tables(dm: DataMap) -> list[ExportedTable]:
+    """What :func:`exitright.privacy.export.collect` exports under ``dm`` (no credentials)."""
+    out: list[ExportedTable] = []
+    for store_name, store in sorted(dm.sql_stores().items()):
+        for name, table in sorted(store.tables.items()):
+            is_subject = store_name == dm.subject.store and name == dm.subject.table
+            if table.action in (None, "keep") or not (table.link or is_subject):
+                continue
+            cats = sorted({c for c in table.pi.values() if c not in EXCLUDED_CATEGORIES})
+            out.append(ExportedTable(store_name, name, tuple(cats)))
+    return out
 
 
 def collect(

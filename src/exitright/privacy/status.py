@@ -2,21 +2,37 @@
 
 :func:`status_view` turns a stored :class:`~exitright.cancellation.ports.RequestRecord` into
 what the template shows. Every text is a catalog key (``requests.state.*``,
-``requests.action.*``, ``requests.actor.*``); dates are shown in the deadline's time zone (China
-Standard Time for cn). Pure: the caller passes the time zone and "now".
+``requests.action.*``, ``requests.actor.*``, ``proof.notice.*``); dates are shown in the
+deadline's time zone (China Standard Time for cn). Third parties told about the request are
+listed from the outbox as they stand now — the certificate keeps their state when it was signed,
+and each answer is a ledger entry under the notice's jti. Pure: the caller passes the time zone,
+"now" and the notices it read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from exitright.cancellation.deadlines import is_overdue
 from exitright.cancellation.model import Action, Actor, State
 from exitright.cancellation.ports import RequestRecord
 from exitright.clock import as_utc
 
-__all__ = ["Blocker", "Refusal", "StatusView", "Step", "status_view"]
+if TYPE_CHECKING:
+    from exitright.protocols.notices import Notice
+
+__all__ = [
+    "Blocker",
+    "RecipientLine",
+    "Refusal",
+    "StatusView",
+    "Step",
+    "recipient_lines",
+    "status_view",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,20 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class RecipientLine:
+    """A third party told about the request: what, under which jti, and its answer so far."""
+
+    recipient: str
+    event: str
+    event_key: str
+    jti: str
+    state: str
+    state_key: str
+    at: str
+    err: str | None
+
+
+@dataclass(frozen=True)
 class StatusView:
     """Everything the status page shows about one request."""
 
@@ -67,6 +97,7 @@ class StatusView:
     blockers: tuple[Blocker, ...]
     refusal: Refusal | None
     steps: tuple[Step, ...]
+    recipients: tuple[RecipientLine, ...] = ()
 
 
 def when(at: datetime, zone: tzinfo) -> str:
@@ -75,8 +106,27 @@ def when(at: datetime, zone: tzinfo) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip()
 
 
-def status_view(record: RequestRecord, zone: tzinfo, now: datetime) -> StatusView:
-    """The status page's view of ``record`` (times in ``zone``)."""
+def recipient_lines(notices: Sequence[Notice], zone: tzinfo) -> tuple[RecipientLine, ...]:
+    """The third parties told, as the status page lists them (times in ``zone``)."""
+    return tuple(
+        RecipientLine(
+            recipient=n.recipient,
+            event=n.event,
+            event_key=f"proof.event.{n.event}",
+            jti=n.jti,
+            state=n.shown_state,
+            state_key=f"proof.notice.{n.shown_state}",
+            at=when(n.shown_at, zone),
+            err=n.err,
+        )
+        for n in notices
+    )
+
+
+def status_view(
+    record: RequestRecord, zone: tzinfo, now: datetime, notices: Sequence[Notice] = ()
+) -> StatusView:
+    """The status page's view of ``record`` (times in ``zone``), with its ``notices``."""
     r = record.request
     refusal = None
     if r.rejection is not None:
@@ -121,4 +171,5 @@ def status_view(record: RequestRecord, zone: tzinfo, now: datetime) -> StatusVie
             )
             for s in r.history
         ),
+        recipients=recipient_lines(notices, zone),
     )

@@ -4,8 +4,9 @@ Out: :func:`enqueue_account_purged` / :func:`enqueue_account_disabled` write sig
 (RFC 8417, RISC events, SSF profile) to a durable outbox in the caller's transaction;
 ``push.deliver_due`` pushes them (RFC 8935) with retries that survive restarts, ``poll.poll``
 hands them to recipients that poll (RFC 8936). In: ``receiver.receive`` checks SETs from trusted
-issuers and dispatches them to handler ports. ``reference_receiver`` is what a merchant or
-courier runs to accept ours. See docs/protocols.md.
+issuers and dispatches them to handler ports (``upstream`` opens a cancellation for an upstream
+identity provider's ``account-purged``). ``reference_receiver`` is what a merchant or courier
+runs to accept ours; ``demo_courier`` mounts it in the demo server. See docs/protocols.md.
 """
 
 from __future__ import annotations

@@ -16,6 +16,12 @@ otherwise from the protocols file (``EXITRIGHT_PROTOCOLS_FILE``, default
     [[trusted_issuers]]
     issuer = "https://carrier.example"
     jwks_uri = "https://carrier.example/.well-known/jwks.json"
+
+    [[trusted_issuers]]                        # an upstream identity provider
+    issuer = "https://id.example"
+    jwks_uri = "https://id.example/jwks"
+    opens_cancellation = true                  # its account-purged opens a cancellation here
+    subject_format = "phone_number"            # how its sub_id names our accounts
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ __all__ = [
 
 Delivery = Literal["push", "poll"]
 SubjectFormat = Literal["opaque", "phone_number", "email"]
-# The fields a data-map recipient entry may carry (today only name and endpoint exist there).
+# The fields a data-map recipient entry may carry (whichever of them it has are read).
 _MAP_FIELDS = (
     "name",
     "endpoint",
@@ -58,6 +64,7 @@ _MAP_FIELDS = (
     "subject_format",
     "ack_deadline_hours",
     "disable_on_cooling_off",
+    "push_token_env",
 )
 
 
@@ -140,6 +147,16 @@ class TrustedIssuer(BaseModel):
         None, description="the event names accepted from it; omitted = every event we handle"
     )
     algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
+    opens_cancellation: bool = Field(
+        False,
+        description="an upstream identity provider: its account-purged opens a cancellation of "
+        "the same account here (otherwise the event is recorded and has no effect)",
+    )
+    subject_format: SubjectFormat = Field(
+        "opaque",
+        description="how its sub_id names our accounts: opaque (our account id, as format "
+        "opaque or iss_sub), phone_number or email",
+    )
 
     @model_validator(mode="after")
     def _has_keys(self) -> TrustedIssuer:

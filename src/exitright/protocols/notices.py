@@ -1,21 +1,36 @@
 """Reading the outbox: who was told what, who acknowledged, what is escalated.
 
-For certificates (:func:`notices_for_request`), the admin console and ``exitright events
-status`` (:func:`status`, :func:`notices`). Never the SET body, never an identifier.
+For certificates (:func:`notices_for_request`), the status page and ``GET /v1/requests/{id}``
+(:func:`for_request`, :func:`for_requests`, each notice's :attr:`Notice.shown_state` and
+:attr:`Notice.shown_at`), the admin console and ``exitright events status`` (:func:`status`,
+:func:`notices`). Never the SET body, never an identifier.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from exitright.protocols.models import aware
 from exitright.protocols.outbox import OUTBOX
 
-__all__ = ["Notice", "RecipientStatus", "notices", "notices_for_request", "status"]
+__all__ = [
+    "SHOWN_STATES",
+    "Notice",
+    "RecipientStatus",
+    "for_request",
+    "for_requests",
+    "notices",
+    "notices_for_request",
+    "status",
+]
+
+# What a person is shown of a notice (see Notice.shown_state).
+SHOWN_STATES: Final = ("pending", "acknowledged", "rejected", "failed", "escalated")
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,26 @@ class Notice:
     resolved_at: datetime | None
     err: str | None
     escalated: bool
+    escalated_at: datetime | None = None
+
+    @property
+    def shown_state(self) -> str:
+        """One word for people: the answer if there is one, else ``escalated`` once it is.
+
+        ``pending`` (queued, no answer yet), ``acknowledged``, ``rejected`` (``err`` says why),
+        ``escalated`` (no answer by its deadline: an operator follows it up) or ``failed`` (every
+        retry used up, not yet escalated).
+        """
+        if self.state in ("acknowledged", "rejected"):
+            return self.state
+        return "escalated" if self.escalated else self.state
+
+    @property
+    def shown_at(self) -> datetime:
+        """When the notice reached :attr:`shown_state` (queued, answered, given up, escalated)."""
+        if self.shown_state == "escalated" and self.escalated_at is not None:
+            return self.escalated_at
+        return self.resolved_at or self.created_at
 
 
 @dataclass(frozen=True)
@@ -63,6 +98,7 @@ def _notice(r: Any) -> Notice:
         resolved_at=aware(r.resolved_at),
         err=r.err,
         escalated=r.escalated_at is not None,
+        escalated_at=aware(r.escalated_at),
     )
 
 
@@ -74,6 +110,27 @@ def notices_for_request(conn: Connection, request_id: str) -> list[Notice]:
         .order_by(OUTBOX.c.created_at, OUTBOX.c.recipient)
     ).all()
     return [_notice(r) for r in rows]
+
+
+def for_request(engine: Engine, request_id: str) -> list[Notice]:
+    """:func:`notices_for_request` in a read-only transaction of its own (for pages and API)."""
+    return for_requests(engine, [request_id]).get(request_id, [])
+
+
+def for_requests(engine: Engine, request_ids: Sequence[str]) -> dict[str, list[Notice]]:
+    """The notices of several requests (one page of a listing) in one query, by request id."""
+    found: dict[str, list[Notice]] = {}
+    if not request_ids:
+        return found
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        rows = conn.execute(
+            select(OUTBOX)
+            .where(OUTBOX.c.request_id.in_(list(dict.fromkeys(request_ids))))
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.recipient)
+        ).all()
+    for r in rows:
+        found.setdefault(str(r.request_id), []).append(_notice(r))
+    return found
 
 
 def notices(

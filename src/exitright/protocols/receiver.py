@@ -2,14 +2,19 @@
 
 :func:`receive` checks a SET — issuer configured, signature against that issuer's JWKS,
 audience, the RFC 8417/SSF claims — deduplicates it by (issuer, jti), and hands it to the
-handler of its event type in :data:`HANDLERS`, inside one transaction with the record of its
-receipt, so a SET is acted on exactly once. Refusals raise
+handler of its event type in :data:`HANDLERS`. A handler that only writes the engine database
+(``identifier-recycled`` → the recycled-number guard) runs inside one transaction with the
+record of its receipt, so the SET is acted on exactly once. A handler that runs a use case with
+transactions of its own (``account-purged`` → open a cancellation) runs before the receipt's
+transaction and must itself be idempotent by (issuer, jti): a crash between the two re-runs it
+on the issuer's next delivery, which finds what the first run did. Refusals raise
 :class:`~exitright.protocols.set.SetError` with the RFC 8935 ``err`` the endpoint answers with.
 
 The ports — the recycled-number guard and "start a cancellation" — belong to other parts of
-the engine; until one is registered, ``identifier-recycled`` is recorded (as a keyed hash of the
-identifier) in ``recycled_identifier_notices`` for the guard to pick up later, and
-``account-purged`` is recorded as ``no_handler`` for an operator to see.
+the engine and are wired in :mod:`exitright.bootstrap`; where one is not registered (a bare
+:class:`Handlers`), ``identifier-recycled`` is recorded (as a keyed hash of the identifier) in
+``recycled_identifier_notices`` for the guard to pick up later, and ``account-purged`` is
+recorded as ``no_handler`` for an operator to see.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from exitright.clock import Clock, as_utc
 from exitright.protocols import set as sets
-from exitright.protocols.config import TrustedIssuer
+from exitright.protocols.config import SubjectFormat, TrustedIssuer
 from exitright.protocols.jwks import JwksCache, KeySource, StaticKeys
 from exitright.protocols.models import ReceivedEvent, RecycledIdentifierNotice
 from exitright.pseudonym import keyed_hash
@@ -31,6 +36,7 @@ from exitright.pseudonym import keyed_hash
 __all__ = [
     "HANDLERS",
     "CancellationStarter",
+    "Handler",
     "Handlers",
     "Receipt",
     "RecycledIdentifier",
@@ -67,13 +73,18 @@ class RecycledIdentifier:
 
 @dataclass(frozen=True)
 class UpstreamPurge:
-    """An upstream identity provider deleted the account for good: start a cancellation."""
+    """An upstream identity provider deleted the account for good: start a cancellation.
+
+    ``subject_format`` is how that issuer names our accounts (its configuration); ``sub_id``
+    may name the subject in plain text and stays in memory.
+    """
 
     issuer: str
     jti: str
-    sub_id: Mapping[str, Any]  # in memory only; may name the subject in plain text
+    sub_id: Mapping[str, Any]
     subject_hash: str | None
     iat: int
+    subject_format: SubjectFormat = "opaque"
 
 
 class RecycledIdentifierGuard(Protocol):
@@ -89,8 +100,13 @@ class RecycledIdentifierGuard(Protocol):
 class CancellationStarter(Protocol):
     """The request workflow: open a cancellation for an account purged upstream."""
 
-    def start_cancellation(self, conn: Connection, clock: Clock, notice: UpstreamPurge) -> str:
-        """Open the request inside the receipt's transaction; return a short outcome word."""
+    def start_cancellation(self, clock: Clock, notice: UpstreamPurge) -> str:
+        """Open the request (idempotent by issuer and jti); return a short outcome (≤ 64 chars).
+
+        Runs before the receipt's transaction, in transactions of its own. Raise
+        :class:`~exitright.protocols.set.SetError` for a SET it cannot act on; any other error
+        leaves no receipt, so the issuer's retry runs it again.
+        """
         ...
 
 
@@ -103,7 +119,16 @@ class Handlers:
     starter: CancellationStarter | None = None
 
 
-Handler = Callable[[Handlers, Connection, Clock, sets.SecurityEvent], str]
+InReceipt = Callable[[Handlers, Connection, Clock, sets.SecurityEvent], str]
+BeforeReceipt = Callable[[Handlers, TrustedIssuer, Clock, sets.SecurityEvent], str]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """What to do with one event type: inside the receipt's transaction, or before it."""
+
+    in_receipt: InReceipt | None = None
+    before_receipt: BeforeReceipt | None = None
 
 
 # Handlers -------------------------------------------------------------------------------------
@@ -154,25 +179,30 @@ def _recycled_identifier(
     return "recorded"
 
 
-def _account_purged(h: Handlers, conn: Connection, clock: Clock, event: sets.SecurityEvent) -> str:
+def _account_purged(
+    h: Handlers, issuer: TrustedIssuer, clock: Clock, event: sets.SecurityEvent
+) -> str:
     if event.sub_id is None:
         raise sets.SetError("invalid_request", "account-purged needs a subject")
     if h.starter is None:
         return "no_handler"
+    if not issuer.opens_cancellation:
+        return "not_upstream"  # a carrier's account-purged says nothing about our account
     notice = UpstreamPurge(
         event.issuer,
         event.jti,
         event.sub_id,
         _subject_hash(h.subject_key, event.sub_id),
         event.iat,
+        issuer.subject_format,
     )
-    return h.starter.start_cancellation(conn, clock, notice)
+    return h.starter.start_cancellation(clock, notice)[:64]
 
 
 # The one table of what we do with each incoming event type; others are accepted and recorded.
 HANDLERS: Final[Mapping[str, Handler]] = {
-    sets.RISC + "identifier-recycled": _recycled_identifier,
-    sets.RISC + "account-purged": _account_purged,
+    sets.RISC + "identifier-recycled": Handler(in_receipt=_recycled_identifier),
+    sets.RISC + "account-purged": Handler(before_receipt=_account_purged),
 }
 
 
@@ -238,6 +268,16 @@ def check(token: str, trusted: TrustedIssuers) -> sets.SecurityEvent:
     return event
 
 
+def _seen(conn: Connection, event: sets.SecurityEvent) -> str | None:
+    """The recorded outcome of this (issuer, jti), if it was received before."""
+    row = conn.execute(
+        select(RECEIVED.c.outcome).where(
+            RECEIVED.c.issuer == event.issuer, RECEIVED.c.jti == event.jti
+        )
+    ).first()
+    return None if row is None else str(row.outcome)
+
+
 def receive(
     engine: Engine,
     clock: Clock,
@@ -247,17 +287,22 @@ def receive(
 ) -> Receipt:
     """Check, deduplicate and act on one SET; a duplicate jti is acknowledged, not re-run."""
     event = check(token, trusted)
+    handler = HANDLERS.get(event.event_type) or Handler()
+    outcome = "ignored"
+    if handler.before_receipt is not None:
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            seen = _seen(conn, event)
+        if seen is not None:
+            return Receipt(event.jti, event.name, seen, duplicate=True)
+        issuer = cast(TrustedIssuer, trusted.get(event.issuer))  # check() found it
+        outcome = handler.before_receipt(handlers, issuer, clock, event)
     try:
         with engine.begin() as conn:
-            seen = conn.execute(
-                select(RECEIVED.c.outcome).where(
-                    RECEIVED.c.issuer == event.issuer, RECEIVED.c.jti == event.jti
-                )
-            ).first()
+            seen = _seen(conn, event)
             if seen is not None:
-                return Receipt(event.jti, event.name, str(seen.outcome), duplicate=True)
-            handler = HANDLERS.get(event.event_type)
-            outcome = handler(handlers, conn, clock, event) if handler else "ignored"
+                return Receipt(event.jti, event.name, seen, duplicate=True)
+            if handler.in_receipt is not None:
+                outcome = handler.in_receipt(handlers, conn, clock, event)
             conn.execute(
                 insert(RECEIVED).values(
                     issuer=event.issuer,

@@ -1,12 +1,13 @@
 """The protocols part of a running deployment: configuration, keys, trusted issuers, handlers.
 
 Built once per process from the settings (:meth:`ProtocolsRuntime.from_settings`) and kept on
-the web app's state; whoever wires the recycled-number guard or the cancellation starter passes
-them here (``app.state.protocols = ProtocolsRuntime.from_settings(settings, guard=…)``).
+the web app's state; :func:`exitright.bootstrap.protocols_runtime` passes the recycled-number
+guard and the cancellation starter (:func:`runtime_for` calls it on first use).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from exitright.protocols.receiver import (
 )
 
 __all__ = ["ProtocolsRuntime", "runtime_for"]
+
+_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,14 @@ class ProtocolsRuntime:
 
 
 def runtime_for(state: Any) -> ProtocolsRuntime:
-    """The app's protocols runtime, built on first use (tests or bootstrap may set it first)."""
-    existing = getattr(state, "protocols", None)
-    if isinstance(existing, ProtocolsRuntime):
-        return existing
-    built = ProtocolsRuntime.from_settings(state.settings)
-    state.protocols = built
-    return built
+    """The app's protocols runtime, built on first use with the ports
+    :func:`exitright.bootstrap.protocols_runtime` wires (tests may set their own first)."""
+    with _lock:
+        existing = getattr(state, "protocols", None)
+        if isinstance(existing, ProtocolsRuntime):
+            return existing
+        from exitright import bootstrap  # bootstrap imports this module: wire at call time
+
+        built = bootstrap.protocols_runtime(state)
+        state.protocols = built
+        return built

@@ -74,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from exitright.demo.web import router as demo_router  # only deployments that show it
 
         app.include_router(demo_router)
+        from exitright.protocols import demo_courier  # the demo's courier, told by push
+
+        demo_courier.install(app, settings)
     worker.install_in_process(app)
     observability.install(app, settings)
     return app

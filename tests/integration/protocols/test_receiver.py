@@ -14,7 +14,9 @@ from sqlalchemy import Connection, Engine, select, text
 from exitright.clock import Clock, FixedClock
 from exitright.config import Settings
 from exitright.db.engine import make_engine
-from exitright.keys import load_key
+from exitright.identity.identifiers import parse_identifier
+from exitright.identity.recycled import Source
+from exitright.identity.wiring import build_guard
 from exitright.protocols import receiver
 from exitright.protocols import set as sets
 from exitright.protocols.config import TrustedIssuer
@@ -83,27 +85,44 @@ def _push(server: LiveServer, token: str, media: str = sets.MEDIA_TYPE) -> httpx
     )
 
 
-def test_identifier_recycled_is_recorded_once_as_a_keyed_hash(
+def test_identifier_recycled_feeds_the_recycled_number_guard_once(
     server: LiveServer, settings: Settings
 ) -> None:
-    """202 twice for the same jti; one notice; the phone itself is stored nowhere."""
+    """202 twice for the same jti; one risc-event mark for the guard; no phone stored anywhere."""
     token = carrier_set("c-1")
     assert _push(server, token).status_code == 202
     assert _push(server, token).status_code == 202
     engine = make_engine(settings.engine_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT kind, identifier_hash FROM recycled_identifier_notices")
-            )
-            notices = [tuple(r) for r in rows]
+            parked = conn.execute(text("SELECT id FROM recycled_identifier_notices")).all()
             received = conn.execute(text("SELECT outcome FROM security_events_received")).all()
-        expected = receiver.identifier_hash(load_key(settings, "pseudonym"), "phone", PHONE)
-        assert notices == [("phone", expected)]
-        assert [r.outcome for r in received] == ["recorded"]
+        marks = build_guard(settings, engine).marks(parse_identifier("phone", PHONE))
+        assert [(m.source, m.reference) for m in marks] == [(Source.RISC_EVENT, "risc:c-1")]
+        assert parked == []  # the guard is wired: nothing waits in the fallback table
+        assert [r.outcome for r in received] == ["marked"]
         assert personal_data_in(engine, needles=(PHONE,)) == []
     finally:
         engine.dispose()
+
+
+def test_without_a_guard_identifier_recycled_is_parked_as_a_keyed_hash(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """A bare receiver (no guard registered) keeps the keyed hash for the guard to pick up."""
+    trusted = TrustedIssuers(
+        [TrustedIssuer(issuer=CARRIER, jwks={"keys": [CARRIER_KEY.as_dict(private=False)]})],
+        our_issuer=ISSUER,
+    )
+    key = b"p" * 32
+    receipt = receiver.receive(engine, clock, carrier_set("p-1"), trusted, Handlers(key))
+    assert receipt.outcome == "recorded"
+    with engine.connect() as conn:
+        parked = conn.execute(
+            text("SELECT kind, identifier_hash FROM recycled_identifier_notices")
+        ).all()
+    assert [tuple(r) for r in parked] == [("phone", receiver.identifier_hash(key, "phone", PHONE))]
+    assert personal_data_in(engine, needles=(PHONE,)) == []
 
 
 @pytest.mark.parametrize(
@@ -132,19 +151,39 @@ def test_the_wrong_media_type_is_an_invalid_request(server: LiveServer) -> None:
     assert (response.status_code, response.json()["err"]) == (400, "invalid_request")
 
 
-def test_account_purged_without_a_starter_is_accepted_and_left_for_an_operator(
+def test_account_purged_from_an_issuer_that_is_not_upstream_has_no_effect(
     server: LiveServer, settings: Settings
 ) -> None:
-    """Until the request workflow registers its port, the event is recorded as no_handler."""
+    """A carrier is not an identity provider of ours: accepted, recorded, no request opened."""
     token = carrier_set("c-6", event="account-purged", sub_id=sets.subject_id("opaque", "u-9"))
     assert _push(server, token).status_code == 202
     engine = make_engine(settings.engine_url)
     try:
         with engine.connect() as conn:
             outcome = conn.execute(text("SELECT outcome FROM security_events_received")).scalar()
+            opened = conn.execute(text("SELECT COUNT(*) FROM requests")).scalar()
     finally:
         engine.dispose()
-    assert outcome == "no_handler"
+    assert (outcome, opened) == ("not_upstream", 0)
+
+
+def test_account_purged_without_a_starter_is_accepted_and_left_for_an_operator(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """A bare receiver (no starter registered) records the event as no_handler."""
+    trusted = TrustedIssuers(
+        [
+            TrustedIssuer(
+                issuer=CARRIER,
+                jwks={"keys": [CARRIER_KEY.as_dict(private=False)]},
+                opens_cancellation=True,
+            )
+        ],
+        our_issuer=ISSUER,
+    )
+    token = carrier_set("c-7", event="account-purged", sub_id=sets.subject_id("opaque", "u-9"))
+    receipt = receiver.receive(engine, clock, token, trusted, Handlers(b"p" * 32))
+    assert (receipt.outcome, receipt.duplicate) == ("no_handler", False)
 
 
 class FakeGuard:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from exitright.admin.views import router as admin_router
+from exitright.privacy import access as privacy_access
+from exitright.privacy import correct as privacy_correct
+from exitright.privacy import items as privacy_items
 from exitright.privacy import routes as privacy
 from exitright.web.routes import (
     certificates,
@@ -29,5 +32,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages.router,
     certificates.router,
     privacy.router,
+    privacy_access.router,
+    privacy_items.router,
+    privacy_correct.router,
     admin_router,
 )

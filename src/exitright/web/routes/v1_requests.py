@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from exitright import bootstrap
-from exitright.cancellation import services
+from exitright.cancellation import kinds, services
 from exitright.cancellation.commands import RejectRequest, RevokeRequest, VerifyRequest
 from exitright.cancellation.deadlines import Regime, is_overdue
 from exitright.cancellation.errors import DomainError
@@ -26,7 +26,10 @@ from exitright.cancellation.outcomes import RejectionReason
 from exitright.cancellation.ports import Identifiers, RequestRecord
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.i18n import both
+from exitright.identity.ratelimit import api_limits, submission_limiter
+from exitright.protocols import notices as recipient_notices
 from exitright.web.auth import Caller, require
+from exitright.web.blockers import BlockerOut, blockers_out
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
@@ -70,14 +73,51 @@ class IdentifiersIn(BaseModel):
 
 
 class SubmitBody(BaseModel):
-    """A new request."""
+    """A new request: ``cancel`` and ``access`` name nothing more; ``delete`` names its items in
+    ``scope``; ``correct`` gives its fields' new values in ``values``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"kind": "cancel", "identifiers": {"phone": "13800138000"}},
+                {"kind": "access", "identifiers": {"phone": "13800138000"}},
+                {
+                    "kind": "delete",
+                    "identifiers": {"user_id": "42"},
+                    "scope": ["platform.search_history", "platform.addresses:7"],
+                },
+                {
+                    "kind": "correct",
+                    "identifiers": {"user_id": "42"},
+                    "values": {
+                        "platform.users.nickname": "小王",
+                        "platform.addresses:7.detail": "上海市徐汇区漕溪北路 88 号",
+                    },
+                },
+            ]
+        },
+    )
 
     kind: RequestKind
     identifiers: IdentifiersIn
-    scope: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        default_factory=list, max_length=50
+    scope: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="delete: the items, each `store.table` (all of the subject's rows) or "
+        "`store.table:key` (one row), as the data map's `items` offer them; correct: the "
+        "fields of `values` (optional)",
+    )
+    values: dict[
+        Annotated[str, Field(min_length=1, max_length=200)],
+        Annotated[str, Field(max_length=500)],
+    ] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="correct: field → new value; a field is `store.table.column` (the account "
+        "row) or `store.table:key.column` (one row), as the data map's `correctable` columns "
+        "offer them. Each value is checked for its column's category and length; it is kept "
+        "encrypted while the request is open and never appears in responses or the ledger",
     )
     regime: Regime | None = None
 
@@ -131,6 +171,18 @@ class RejectionOut(BaseModel):
     at: datetime
 
 
+class RecipientNoticeOut(BaseModel):
+    """A third party told about the request (a SET), with its answer as the outbox has it now."""
+
+    recipient: str
+    event: str = Field(description="account-purged, account-disabled or account-enabled")
+    jti: str = Field(description="the SET's id; its answer is in the ledger under it")
+    delivery: str = Field(description="push (RFC 8935) or poll (RFC 8936)")
+    state: Literal["pending", "acknowledged", "rejected", "failed", "escalated"]
+    at: datetime = Field(description="when it reached this state (queued, answered, escalated)")
+    err: str | None = Field(None, description="the recipient's RFC 8935 err code, if it refused")
+
+
 class RequestOut(BaseModel):
     """A request as the API shows it: state, deadline, timeline — never identifiers."""
 
@@ -150,7 +202,18 @@ class RequestOut(BaseModel):
     failure: FailureOut | None
     rejection: RejectionOut | None
     certificate_url: str | None
+    export_url: str | None = Field(
+        None, description="an access request's zip, while it can be downloaded"
+    )
     timeline: list[StepOut]
+    blockers: list[BlockerOut] = Field(
+        default_factory=list,
+        description="while blocked: each pre-check with its explanation, resolution and link",
+    )
+    recipients: list[RecipientNoticeOut] = Field(
+        default_factory=list,
+        description="third parties told (the certificate keeps their state when it was signed)",
+    )
 
 
 class RequestList(BaseModel):
@@ -160,7 +223,7 @@ class RequestList(BaseModel):
     next_cursor: str | None
 
 
-def _render(record: RequestRecord, now: datetime) -> RequestOut:
+def _render(record: RequestRecord, now: datetime, *, export_ready: bool = False) -> RequestOut:
     r = record.request
     failure = None
     if r.failure is not None and r.state is State.FAILED:
@@ -196,6 +259,7 @@ def _render(record: RequestRecord, now: datetime) -> RequestOut:
         failure=failure,
         rejection=rejection,
         certificate_url=f"/v1/requests/{r.id}/certificate" if record.certificate else None,
+        export_url=f"/v1/requests/{r.id}/export" if export_ready else None,
         timeline=[
             StepOut(
                 at=s.at,
@@ -211,7 +275,28 @@ def _render(record: RequestRecord, now: datetime) -> RequestOut:
 
 
 def _out(rt: bootstrap.Runtime, record: RequestRecord) -> RequestOut:
-    return _render(record, rt.clock.now())
+    r = record.request
+    ready = (
+        r.kind is RequestKind.ACCESS
+        and r.state is State.COMPLETED
+        and rt.ports.exports is not None
+        and rt.ports.exports.ready(r.id)
+    )
+    out = _render(record, rt.clock.now(), export_ready=ready)
+    out.blockers = blockers_out(rt, r)
+    out.recipients = [
+        RecipientNoticeOut(
+            recipient=n.recipient,
+            event=n.event,
+            jti=n.jti,
+            delivery=n.delivery,
+            state=n.shown_state,  # one of notices.SHOWN_STATES
+            at=n.shown_at,
+            err=n.err,
+        )
+        for n in recipient_notices.for_request(rt.engine, r.id)
+    ]
+    return out
 
 
 # Endpoints --------------------------------------------------------------------------------------
@@ -245,7 +330,11 @@ def submit(
         scope=tuple(body.scope),
         regime=body.regime,
         idempotency_key=idempotency_key or None,
+        values=dict(body.values),
     )
+    # Per API key: 429 rate_limited (Retry-After) past settings.submit_limit_per_key.
+    limiter = submission_limiter(rt.settings, rt.engine, rt.clock)
+    limiter.hit(api_limits(rt.settings, caller.key_id))
     with domain_errors():
         opened = services.submit(command, rt.uow(), rt.ports, owner=caller.key_id)
     if not opened.created:
@@ -323,3 +412,33 @@ def certificate(request_id: str, request: Request, caller: Reader) -> Response:
     with domain_errors():
         token = services.certificate(request_id, rt.uow(readonly=True), owner=caller.owner_filter)
     return Response(token, media_type=CERTIFICATE_MEDIA_TYPE)
+
+
+ZIP_MEDIA_TYPE: Literal["application/zip"] = "application/zip"
+
+
+@router.get(
+    "/{request_id}/export",
+    response_class=Response,
+    responses={
+        200: {"content": {ZIP_MEDIA_TYPE: {}}, "description": "the access export (JSON + CSV)"},
+        409: {"description": "not a completed access request, or its download period is over"},
+    },
+)
+def export(request_id: str, request: Request, caller: Reader) -> Response:
+    """A completed access request's zip: per table JSON and CSV, and a labelled manifest.
+
+    Only the key that created the request gets it (``admin`` cannot: the file is the subject's
+    data). Each download is recorded in the ledger with its counts.
+    """
+    rt = runtime(request)
+    with domain_errors():
+        found = kinds.download_export(request_id, rt.uow(), rt.ports, owner=caller.key_id)
+    return Response(
+        found.data,
+        media_type=ZIP_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{request_id}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
