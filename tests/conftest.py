@@ -14,6 +14,9 @@ import uvicorn
 from exitright.config import Settings
 from tests import servers
 
+# The whole run logs exitright at DEBUG and fails on personal data in any record (see the module).
+pytest_plugins = ("tests.pi_log_guard",)
+
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:

@@ -14,6 +14,7 @@ from typing import Any, Final, cast
 
 from sqlalchemy import Connection, Engine, Table, case, func, or_, select
 
+from exitright.admin.figures import Figures, figures
 from exitright.cancellation.deadlines import is_overdue
 from exitright.cancellation.model import TERMINAL_STATES, Request, RequestKind, State
 from exitright.db.requests import RequestRow
@@ -272,6 +273,7 @@ class Health:
     failing: Sequence[FailingRequest]
     recipients: Sequence[RecipientHealth]
     escalated: Sequence[notices.Notice]
+    figures: Figures | None = None  # what /metrics shows (admin/figures.py)
 
 
 def health(engine: Engine, now: datetime, *, limit: int = 20) -> Health:
@@ -307,6 +309,7 @@ def health(engine: Engine, now: datetime, *, limit: int = 20) -> Health:
         }
         statuses = notices.status(conn)
         escalated = notices.notices(conn, escalated=True, state="pending", limit=limit)
+        shown = figures(conn, now)
     failing = []
     for row in failed_rows:
         r = Request.from_dict(row.data)
@@ -332,4 +335,6 @@ def health(engine: Engine, now: datetime, *, limit: int = 20) -> Health:
         )
         for s in statuses
     ]
-    return Health(by_state, overdue, tuple(failing), tuple(recipients), tuple(escalated))
+    return Health(
+        by_state, overdue, tuple(failing), tuple(recipients), tuple(escalated), figures=shown
+    )

@@ -29,6 +29,7 @@ def _print_problems(problems: list[Problem], lang: str) -> None:
         err_console.print(
             f"[bold red]✗[/] {gettext(lang, p.msgid, **{**p.params, 'place': p.place})}",
             highlight=False,
+            soft_wrap=True,  # one problem, one line, whatever the terminal's width
         )
 
 

@@ -27,6 +27,20 @@ def problem_error(problems: list[Problem]) -> ExitRightError:
     )
 
 
+def _shared_nodes(data: object) -> bool:
+    """Whether a list or mapping occurs twice (YAML aliases: a "billion laughs" would expand)."""
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                return True
+            seen.add(id(node))
+            stack.extend(node.values() if isinstance(node, dict) else node)
+    return False
+
+
 def parse_map(
     text: str, env: Mapping[str, str], source: str = "map"
 ) -> tuple[DataMap | None, list[Problem]]:
@@ -37,17 +51,26 @@ def parse_map(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         return None, [Problem(f"{source}:{line}", "datamap.problem.yaml", {"line": line})]
+    except (ValueError, OverflowError, TypeError, RecursionError):
+        # A scalar YAML cannot construct (a date like 2026-13-45), or nesting too deep to read.
+        return None, [Problem(source, "datamap.problem.yaml", {"line": 0})]
     if not isinstance(raw, dict):
         return None, [Problem(source, "datamap.problem.not_mapping", {})]
+    if _shared_nodes(raw):
+        return None, [Problem(source, "datamap.problem.aliases", {})]
     try:
         expanded = expand_env(raw, env)
     except KeyError as exc:
         place, _, name = str(exc.args[0]).partition(": ")
         return None, [Problem(place, "datamap.problem.env_unset", {"name": name})]
+    except RecursionError:
+        return None, [Problem(source, "datamap.problem.too_deep", {})]
     try:
         dm = DataMap.model_validate(expanded)
     except ValidationError as exc:
         return None, from_validation_error(exc)
+    except RecursionError:
+        return None, [Problem(source, "datamap.problem.too_deep", {})]
     return dm, validate(dm)
 
 

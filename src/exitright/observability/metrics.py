@@ -43,7 +43,14 @@ from exitright.pii.detect import find
 from exitright.protocols.models import OutboxNotice
 from exitright.vault.models import VaultRecord
 
-__all__ = ["CONTENT_TYPE", "EngineCollector", "exposition", "make_registry", "safe_label"]
+__all__ = [
+    "CONTENT_TYPE",
+    "EngineCollector",
+    "exposition",
+    "make_registry",
+    "safe_label",
+    "seconds_between",
+]
 
 log = logging.getLogger("exitright.observability")
 
@@ -80,8 +87,8 @@ def safe_label(value: object) -> str:
     return text
 
 
-def _seconds(engine: Engine, start: Any, end: Any) -> ColumnElement[Any]:
-    """``end - start`` in seconds, in the engine's SQL dialect."""
+def seconds_between(engine: Engine, start: Any, end: Any) -> ColumnElement[Any]:
+    """``end - start`` in seconds, in the engine's SQL dialect (the console reuses it)."""
     if engine.dialect.name == "sqlite":
         return (func.julianday(end) - func.julianday(start)) * 86400.0
     if engine.dialect.name == "postgresql":
@@ -194,7 +201,7 @@ class EngineCollector(Collector):
         yield overdue
 
         # A completed request is written for the last time when it completes.
-        took = _seconds(e, r.created_at, r.updated_at)
+        took = seconds_between(e, r.created_at, r.updated_at)
         rows = conn.execute(
             _histogram_query(e, REQUESTS, r.kind, took, COMPLETION_BUCKETS, r.state == "completed")
         )
@@ -207,7 +214,7 @@ class EngineCollector(Collector):
         )
 
         s = STEPS.c
-        step_took = _seconds(e, s.started_at, s.finished_at)
+        step_took = seconds_between(e, s.started_at, s.finished_at)
         rows = conn.execute(
             _histogram_query(
                 e,
@@ -255,7 +262,7 @@ class EngineCollector(Collector):
         yield failures
 
         o = OUTBOX.c
-        lag = _seconds(e, o.created_at, o.resolved_at)
+        lag = seconds_between(e, o.created_at, o.resolved_at)
         rows = conn.execute(
             _histogram_query(
                 e,
