@@ -28,20 +28,13 @@ and kills every process it started. Exits 1 when a check fails.
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
 import json
-import os
 import random
-import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,7 +44,19 @@ import httpx
 import psycopg
 
 HERE = Path(__file__).resolve().parent
-ADMIN_URL = os.environ.get("SHOP5_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+sys.path.insert(0, str(HERE.parent))  # bench/harness.py: a script's sibling, not a package
+
+from harness import (  # noqa: E402 (after the path above)
+    ADMIN_URL,
+    Processes,
+    create_operator_key,
+    databases,
+    environment,
+    pct,
+    sqlalchemy_url,
+    wait_healthy,
+)
+
 MAPS = {"vault": HERE / "datamap.yaml", "delete": HERE / "datamap_delete.yaml"}
 TABLES = ("address", "customer", "orders", "order_item", "login")
 ORDERS_PER_CUSTOMER = 3
@@ -60,31 +65,6 @@ LOGINS_PER_CUSTOMER = 5
 
 
 # --- Databases -------------------------------------------------------------------------------
-
-
-def _pg_url(admin_url: str, name: str) -> str:
-    """``admin_url`` with its database replaced by ``name`` (libpq form)."""
-    base, _, _ = admin_url.rpartition("/")
-    return f"{base}/{name}"
-
-
-def _sqlalchemy(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-@contextlib.contextmanager
-def databases(admin_url: str) -> Iterator[tuple[str, str]]:
-    """A fresh shop database and engine database (libpq URLs); both dropped afterwards."""
-    tag = secrets.token_hex(5)
-    shop, engine = f"shop5_{tag}", f"exitright_shop5_{tag}"
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{shop}"')
-        admin.execute(f'CREATE DATABASE "{engine}"')
-        try:
-            yield _pg_url(admin_url, shop), _pg_url(admin_url, engine)
-        finally:
-            for name in (shop, engine):
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(url: str, customers: int, rng: random.Random) -> None:
@@ -181,97 +161,6 @@ def leftovers(url: str, emails: Sequence[str], ids: Sequence[int]) -> dict[str, 
         }
 
 
-# --- Processes -------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def environment(tmp: Path, engine_url: str, shop_url: str, datamap: Path) -> dict[str, str]:
-    """The EXITRIGHT_* settings every process of the run shares."""
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("EXITRIGHT_", "SHOP5_"))}
-    return {
-        **base,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}",
-        "EXITRIGHT_CONFIG": str(tmp / "exitright.toml"),  # none: the environment only
-        "EXITRIGHT_DATA_DIR": str(tmp / "var"),
-        "EXITRIGHT_DATABASE_URL": _sqlalchemy(engine_url),
-        "EXITRIGHT_DEMO_ENABLED": "false",
-        "EXITRIGHT_DATAMAP_PATH": str(datamap),
-        "EXITRIGHT_COOLING_OFF_DAYS": "0",
-        "EXITRIGHT_WORKER_IN_PROCESS": "false",
-        "EXITRIGHT_HOST": "127.0.0.1",
-        "EXITRIGHT_PORT": str(_free_port()),
-        "EXITRIGHT_LOG_LEVEL": "WARNING",
-        "EXITRIGHT_SECRET_KEY": key,
-        "EXITRIGHT_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "EXITRIGHT_VAULT_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "SHOP5_DATABASE_URL": _sqlalchemy(shop_url),
-    }
-
-
-class Processes:
-    """``exitright`` processes in their own sessions; every one is killed on :meth:`stop`."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
-        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def run(self, *args: str) -> str:
-        """Run an ``exitright`` command to its end; its stdout."""
-        r = subprocess.run(
-            [str(Path(sys.executable).parent / "exitright"), *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if r.returncode != 0:
-            raise RuntimeError(f"exitright {' '.join(args[:2])} failed:\n{r.stdout}\n{r.stderr}")
-        return r.stdout
-
-    def start(self, name: str, *args: str) -> None:
-        """Start ``exitright ARGS`` in the background, its output in ``<cwd>/<name>.log``."""
-        with (self.cwd / f"{name}.log").open("wb") as log:
-            proc = subprocess.Popen(
-                [str(Path(sys.executable).parent / "exitright"), *args],
-                env=self.env,
-                cwd=self.cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.started.append((name, proc))
-
-    def check_alive(self) -> None:
-        """Fail with a process's log when it has exited."""
-        for name, proc in self.started:
-            if proc.poll() is not None:
-                log = (self.cwd / f"{name}.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log}")
-
-    def stop(self) -> None:
-        """SIGTERM every process group, SIGKILL what is left after 20 seconds."""
-        for _, proc in self.started:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for _, proc in self.started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        for _, proc in self.started:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 # --- The erasures ----------------------------------------------------------------------------
 
 
@@ -353,28 +242,7 @@ def erase_all(
         t.join()
 
 
-def wait_healthy(base_url: str, procs: Processes, timeout: float = 60) -> None:
-    """Until ``/healthz`` answers 200."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        procs.check_alive()
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the web process did not answer /healthz within {timeout:.0f}s")
-
-
 # --- Figures ---------------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    """The ``p``-th percentile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k]
 
 
 def step_breakdown(engine_url: str) -> dict[str, list[float]]:
@@ -502,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with (
         tempfile.TemporaryDirectory(prefix="shop5-") as tmpdir,
-        databases(args.admin_url) as (shop_url, engine_url),
+        databases(args.admin_url, "shop5", "exitright_shop5") as (shop_url, engine_url),
     ):
         tmp = Path(tmpdir)
         t0 = time.monotonic()
@@ -515,16 +383,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for t, (n, _) in checksums(shop_url, range(1, args.customers + 1)).items()
             )
         )
-        env = environment(tmp, engine_url, shop_url, args.map or MAPS[args.variant])
+        env = environment(
+            tmp,
+            engine_url,
+            datamap_path=str(args.map or MAPS[args.variant]),
+            SHOP5_DATABASE_URL=sqlalchemy_url(shop_url),
+        )
         procs = Processes(env, tmp)
         try:
             procs.run("db", "upgrade")
-            out = procs.run(
-                "apikey", "create", "shop5 operator",
-                "--scope", "requests:write", "--scope", "requests:read",
-                "--scope", "requests:verify",
-            )  # fmt: skip
-            token = next(w for w in out.split() if w.startswith("er_"))
+            token = create_operator_key(procs, "shop5 operator")
             procs.start("web", "serve")
             for i in range(args.workers):
                 procs.start(f"worker-{i + 1}", "worker", "--poll", str(args.poll))

@@ -7,7 +7,9 @@ and skipped unless it is still inside the root.
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from exitright.connectors.base import Hit, SubjectIds
@@ -66,7 +68,7 @@ class FilesConnector:
         needles = ids.needles()
         uid = str(ids.user_id) if ids.user_id is not None else None
         hits: list[Hit] = []
-        for path in sorted(self.root.rglob("*")):
+        for path in sorted(_walk(self.root)):
             rel = path.relative_to(self.root).as_posix()
             name = path.name.lower()
             if any(n in name for n in needles) or path.stem == uid:
@@ -75,3 +77,15 @@ class FilesConnector:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Every file and directory under ``root`` (symlinks listed, not followed).
+
+    Not ``Path.rglob``: other workers erase other subjects' folders while this one looks, and
+    rglob raises ``FileNotFoundError`` for a directory that vanished between being listed and
+    being read (the soak found it); ``os.walk`` skips such a directory, which is gone anyway.
+    """
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            yield Path(folder, name)
