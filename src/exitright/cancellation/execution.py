@@ -9,7 +9,7 @@ correct end with a ledger entry carrying what their executor counted (never a va
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
@@ -69,21 +69,49 @@ def _execute_kind(
         failure = exc.msgid  # a catalog key: never a driver message, which may quote values
     if outcome is not None and outcome.status != "completed":
         failure = outcome.failure or f"{request.kind.value}_failed"
+    if failure is not None or outcome is None:
+        return _record_outcome(uow, ports, request.id, actor, failure or "unknown", None)
+    done = outcome
+
+    def complete(uow: UnitOfWork, record: RequestRecord, since: int) -> None:
+        request = record.request
+        counts = {k: int(v) for k, v in sorted(done.counts.items())}
+        if done.event:
+            uow.ledger.append(
+                done.event, request_id=request.id, subject=request.subject_ref, data=counts
+            )
+        request.complete(actor, ports.clock)
+        log_steps(uow, record, since, **{request.kind.value: counts})
+
+    return _record_outcome(uow, ports, request.id, actor, None, complete)
+
+
+# Completes the request inside the outcome's transaction: (uow, record, history length before).
+Complete = Callable[[UnitOfWork, RequestRecord, int], None]
+
+
+def _record_outcome(
+    uow: UnitOfWork,
+    ports: Ports,
+    request_id: str,
+    actor: Actor,
+    failure: str | None,
+    complete: Complete | None,
+) -> RequestRecord:
+    """Record an execution's end in a new transaction: ``complete`` it, or fail with backoff.
+
+    Only a request still executing is touched, so a worker whose request was rejected or
+    finished meanwhile changes nothing.
+    """
     with uow:
-        record = load(uow, request.id, None)
+        record = load(uow, request_id, None)
         request = record.request
         if request.state is not State.EXECUTING:
             return record  # rejected or finished meanwhile
         since = len(request.history)
         now = as_utc(ports.clock.now())
-        if failure is None and outcome is not None:
-            counts = {k: int(v) for k, v in sorted(outcome.counts.items())}
-            if outcome.event:
-                uow.ledger.append(
-                    outcome.event, request_id=request.id, subject=request.subject_ref, data=counts
-                )
-            request.complete(actor, ports.clock)
-            log_steps(uow, record, since, **{request.kind.value: counts})
+        if complete is not None:
+            complete(uow, record, since)
             schedule(record, now)
         else:
             request.fail(failure or "unknown", actor, ports.clock)
@@ -127,33 +155,22 @@ def _execute_cancel(
         failure = exc.msgid  # a catalog key: never a driver message, which may quote values
     if outcome is not None and outcome.status != "completed":
         failure = f"erasure_failed:{outcome.failed_step or 'unknown'}"
-    with uow:
-        record = load(uow, request_id, None)
-        request = record.request
-        if request.state is not State.EXECUTING:
-            return record  # rejected or finished meanwhile
-        since = len(request.history)
-        now = as_utc(ports.clock.now())
-        if failure is None and outcome is not None:
-            request.complete(actor, ports.clock)
-            # The notices' ledger entries go first, so the completion entry (the certificate's
-            # ledger_entry) is the request's last one and chains over them.
-            recipients = _notify_purged(uow, ports, record)
-            tables = [_table_entry(t) for t in outcome.tables]
-            entry = log_steps(
-                uow, record, since, tables=tables, residual_hits=outcome.residual_hits
-            )
-            record.certificate = uow.signer.sign(
-                certificate_claims(record, outcome, entry, ports, recipients=recipients)
-            )
-            schedule(record, now)
-        else:
-            request.fail(failure or "unknown", actor, ports.clock)
-            log_steps(uow, record, since, attempt=request.attempts)
-            record.next_run_at = now + ports.retry.delay(request.attempts, ports.jitter())
-        uow.requests.save(record)
-        uow.commit()
-    return record
+    if failure is not None or outcome is None:
+        return _record_outcome(uow, ports, request_id, actor, failure or "unknown", None)
+    done = outcome
+
+    def complete(uow: UnitOfWork, record: RequestRecord, since: int) -> None:
+        record.request.complete(actor, ports.clock)
+        # The notices' ledger entries go first, so the completion entry (the certificate's
+        # ledger_entry) is the request's last one and chains over them.
+        recipients = _notify_purged(uow, ports, record)
+        tables = [_table_entry(t) for t in done.tables]
+        entry = log_steps(uow, record, since, tables=tables, residual_hits=done.residual_hits)
+        record.certificate = uow.signer.sign(
+            certificate_claims(record, done, entry, ports, recipients=recipients)
+        )
+
+    return _record_outcome(uow, ports, request_id, actor, None, complete)
 
 
 def _notify_purged(uow: UnitOfWork, ports: Ports, record: RequestRecord) -> list[RecipientNotice]:
