@@ -21,9 +21,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psycopg
@@ -191,6 +193,44 @@ def wait_healthy(base_url: str, procs: Processes, timeout: float = 60) -> None:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"the web process did not answer /healthz within {timeout:.0f}s")
+
+
+Item = TypeVar("Item")
+
+
+def run_clients(
+    base_url: str,
+    token: str,
+    items: Sequence[Item],
+    clients: int,
+    job: Callable[[httpx.Client, Item], None],
+    failed: Callable[[Item, str], None],
+) -> None:
+    """``clients`` threads, each with its own HTTP client, taking the next item when done.
+
+    ``job`` does one item; an HTTP error it lets through is handed to ``failed`` as one line.
+    """
+    queue = list(reversed(items))
+    lock = threading.Lock()
+
+    def work() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    item = queue.pop()
+                try:
+                    job(client, item)
+                except httpx.HTTPError as exc:
+                    failed(item, f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=work) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def pct(values: Sequence[float], p: float) -> float:

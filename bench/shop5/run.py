@@ -32,7 +32,6 @@ import json
 import random
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from harness import (  # noqa: E402 (after the path above)
     databases,
     environment,
     pct,
+    run_clients,
     sqlalchemy_url,
     wait_healthy,
 )
@@ -219,27 +219,13 @@ def erase_all(
     base_url: str, token: str, subjects: list[Subject], clients: int, poll: float, timeout: float
 ) -> None:
     """``clients`` threads, each taking the next subject when its last one completed."""
-    queue = list(reversed(subjects))
-    lock = threading.Lock()
 
-    def work() -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    s = queue.pop()
-                try:
-                    erase_one(client, s, poll, timeout)
-                except httpx.HTTPError as exc:
-                    s.error = f"{type(exc).__name__}: {exc}"
+    def failed(s: Subject, why: str) -> None:
+        s.error = why
 
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_clients(
+        base_url, token, subjects, clients, lambda c, s: erase_one(c, s, poll, timeout), failed
+    )
 
 
 # --- Figures ---------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from harness import (  # noqa: E402 (after the paths above)
     databases,
     environment,
     load_average,
+    run_clients,
     sqlalchemy_url,
     wait_healthy,
 )
@@ -98,38 +99,25 @@ class Submitted:
 
 def submit_all(base_url: str, token: str, subjects: list[Submitted], clients: int) -> None:
     """Submit and verify every subject's cancellation, ``clients`` threads at a time."""
-    queue = list(reversed(subjects))
-    lock = threading.Lock()
 
-    def work() -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    s = queue.pop()
-                try:
-                    r = client.post(
-                        "/v1/requests",
-                        json={"kind": "cancel", "identifiers": {"phone": s.phone}},
-                        headers={"Idempotency-Key": f"soak-{s.phone}"},
-                    )
-                    if r.status_code not in (200, 201):
-                        s.error = f"submit {r.status_code} {r.text[:200]}"
-                        continue
-                    s.request_id = r.json()["id"]
-                    r = client.post(f"/v1/requests/{s.request_id}/verify")
-                    if r.status_code != 200:
-                        s.error = f"verify {r.status_code} {r.text[:200]}"
-                except httpx.HTTPError as exc:
-                    s.error = f"{type(exc).__name__}: {exc}"
+    def one(client: httpx.Client, s: Submitted) -> None:
+        r = client.post(
+            "/v1/requests",
+            json={"kind": "cancel", "identifiers": {"phone": s.phone}},
+            headers={"Idempotency-Key": f"soak-{s.phone}"},
+        )
+        if r.status_code not in (200, 201):
+            s.error = f"submit {r.status_code} {r.text[:200]}"
+            return
+        s.request_id = r.json()["id"]
+        r = client.post(f"/v1/requests/{s.request_id}/verify")
+        if r.status_code != 200:
+            s.error = f"verify {r.status_code} {r.text[:200]}"
 
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    def failed(s: Submitted, why: str) -> None:
+        s.error = why
+
+    run_clients(base_url, token, subjects, clients, one, failed)
 
 
 # --- Chaos -----------------------------------------------------------------------------------
