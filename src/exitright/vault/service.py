@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,21 @@ from exitright.vault.models import VaultAccess, VaultKey, VaultRecord
 from exitright.vault.purge import BATCH_KEYS, PurgeBatch, PurgeResult, expired, purge_expired
 
 MIN_REASON = 10
+MAX_CACHED_KEYS = 4096  # unwrapped data keys kept between puts (a worker sees many subjects)
+_RECORDS = cast(Table, VaultRecord.__table__)
+_KEYS = cast(Table, VaultKey.__table__)
+# Built once: the statements every put runs (Core, not the ORM's bulk path).
+_STORED = select(_RECORDS.c.store, _RECORDS.c.table_name, _RECORDS.c.row_key).where(
+    _RECORDS.c.plan_id == bindparam("plan"),
+    _RECORDS.c.table_name.in_(bindparam("tables", expanding=True)),
+    _RECORDS.c.row_key.in_(bindparam("keys", expanding=True)),
+)
+_FIND_KEYS = select(_KEYS.c.id, _KEYS.c.retain_until, _KEYS.c.wrapped_key).where(
+    _KEYS.c.subject_pseudonym == bindparam("subject"),
+    _KEYS.c.retain_until.in_(bindparam("untils", expanding=True)),
+)
+_NEW_KEYS = insert(_KEYS).returning(_KEYS.c.id, _KEYS.c.retain_until)
+_NEW_RECORDS = insert(_RECORDS)
 
 
 @dataclass(frozen=True)
@@ -120,24 +135,31 @@ class VaultService:
         subject: str,
         batches: Sequence[RetainedBatch],
         session: Session | None = None,
+        new_plan: bool = False,
     ) -> dict[tuple[str, str], int]:
         """:meth:`put` for several tables in one transaction (one commit); new rows per table.
 
         The erasure of a small subject keeps rows of several tables at once: one commit and one
         look-up of the subject's data keys instead of one per table. With ``session`` the rows
         join that session's transaction and the caller commits (the erasure writes them with its
-        plan, before anything is touched).
+        plan, before anything is touched); ``new_plan`` says that plan is written in it too, so
+        nothing of it can be stored yet.
         """
         out = {(b.store, b.table): 0 for b in batches}
         if not any(b.rows for b in batches):
             return out
         if session is not None:
-            self._put(session, plan_id, subject, batches, out)
+            self._put(session, plan_id, subject, batches, out, new_plan)
             return out
         with Session(self._engine) as own, own.begin():
-            keys = self._put(own, plan_id, subject, batches, out)
-        self._keys.update({(subject, u): v for u, v in keys.items()})
+            keys = self._put(own, plan_id, subject, batches, out, new_plan)
+        self._remember(subject, keys)
         return out
+
+    def _remember(self, subject: str, keys: dict[date, tuple[int, bytes]]) -> None:
+        if len(self._keys) + len(keys) > MAX_CACHED_KEYS:
+            self._keys.clear()
+        self._keys.update({(subject, u): v for u, v in keys.items()})
 
     def _put(
         self,
@@ -146,19 +168,18 @@ class VaultService:
         subject: str,
         batches: Sequence[RetainedBatch],
         out: dict[tuple[str, str], int],
+        new_plan: bool = False,
     ) -> dict[date, tuple[int, bytes]]:
         """Write the new rows in ``session``; count them into ``out``; return the keys used."""
         # One look-up of what this plan already stored, for every table at once.
-        existing = {
-            (str(st), str(t), str(k))
-            for st, t, k in session.execute(
-                select(VaultRecord.store, VaultRecord.table_name, VaultRecord.row_key).where(
-                    VaultRecord.plan_id == plan_id,
-                    VaultRecord.table_name.in_(sorted({b.table for b in batches})),
-                    VaultRecord.row_key.in_(sorted({r.row_key for b in batches for r in b.rows})),
-                )
-            )
-        }
+        existing: set[tuple[str, str, str]] = set()
+        if not new_plan:
+            params = {
+                "plan": plan_id,
+                "tables": sorted({b.table for b in batches}),
+                "keys": sorted({r.row_key for b in batches for r in b.rows}),
+            }
+            existing = {(str(st), str(t), str(k)) for st, t, k in session.execute(_STORED, params)}
         new: list[tuple[RetainedBatch, RetainedRow]] = []
         for b in batches:
             fresh = [r for r in b.rows if (b.store, b.table, r.row_key) not in existing]
@@ -188,7 +209,7 @@ class VaultService:
                 }
             )
         if records:
-            session.execute(insert(VaultRecord), records)
+            session.connection().execute(_NEW_RECORDS, records)
         return keys
 
     def _data_keys(
@@ -198,14 +219,12 @@ class VaultService:
         out = {u: self._keys[(subject, u)] for u in untils if (subject, u) in self._keys}
         missing = sorted(untils - set(out))
         if missing:
-            found = session.scalars(
-                select(VaultKey).where(
-                    VaultKey.subject_pseudonym == subject, VaultKey.retain_until.in_(missing)
-                )
+            found = session.connection().execute(
+                _FIND_KEYS, {"subject": subject, "untils": missing}
             )
-            for row in found:
-                ctx = _key_context(subject, row.retain_until)
-                out[row.retain_until] = (row.id, self._wrapper.unwrap(row.wrapped_key, ctx))
+            for kid, until, wrapped in found:
+                ctx = _key_context(subject, until)
+                out[until] = (kid, self._wrapper.unwrap(wrapped, ctx))
         missing = sorted(untils - set(out))
         if missing:
             plain = {u: new_data_key() for u in missing}
@@ -221,9 +240,7 @@ class VaultService:
             ]
             try:
                 with session.begin_nested():
-                    made = session.execute(
-                        insert(VaultKey).returning(VaultKey.id, VaultKey.retain_until), rows
-                    ).all()
+                    made = session.connection().execute(_NEW_KEYS, rows).all()
                 out.update({u: (kid, plain[u]) for kid, u in made})
             except IntegrityError:  # another worker made one of them meanwhile: one at a time
                 for u in missing:

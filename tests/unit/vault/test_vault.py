@@ -89,3 +89,21 @@ def test_stats_count_by_basis_and_month(engine: Engine) -> None:
     vault = service(engine)
     put(vault, "p1", date(2027, 3, 9))
     assert vault.stats() == [("cn-ecl-31", "2027-03", 3, 1)]
+
+
+def test_the_unwrapped_data_keys_kept_between_puts_are_bounded(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker erases subject after subject: the data keys it keeps in memory stay bounded,
+    and a key dropped from memory is found again in the vault, not made anew."""
+    monkeypatch.setattr("exitright.vault.service.MAX_CACHED_KEYS", 3)
+    vault = service(engine)
+    rows = [RetainedRow("1", date(2027, 1, 1), {"n": 1})]
+    for i in range(10):
+        vault.put(
+            plan_id=f"p{i}", subject=f"sp_{i}", store="db", table="t", basis="cn-ecl-31", rows=rows
+        )
+        assert len(vault._keys) <= 3
+    vault.put(plan_id="again", subject="sp_0", store="db", table="t", basis="cn-ecl-31", rows=rows)
+    with engine.connect() as conn:
+        assert len(conn.execute(select(VaultKey.id)).all()) == 10
