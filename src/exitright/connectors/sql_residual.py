@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import Column, ColumnElement, func, or_, select
 
 from exitright.connectors.base import Hit, SubjectIds
-from exitright.connectors.sql import SqlConnector, identifier_values, is_text
+from exitright.connectors.sql import SqlConnector, is_text, reading
+from exitright.connectors.sql_conditions import identifier_values
 from exitright.datamap.model import ColumnLink, IdentifierLink
 
 MAX_HITS_PER_COLUMN = 5
 IDENTIFIER_CATEGORIES = frozenset({"contact.phone", "contact.email", "identity.id_number"})
+EXACT = "r_exact"  # the bound parameter of every spelling of every identifier
+# (table, key column names, key columns, column searched, condition)
+Located = tuple[str, list[str], list[Column[Any]], str, ColumnElement[bool]]
 
 
 def _row_key(row: Any, names: list[str]) -> str:
@@ -27,60 +31,80 @@ def _row_key(row: Any, names: list[str]) -> str:
     return ",".join(f"{n}={v}" for n, v in zip(names, row, strict=False))
 
 
+def _checks(conn: SqlConnector, ids: SubjectIds, mode: str) -> list[Located]:
+    """Every (table, key, column, condition) to search; built with bound parameters, except the
+    ``full`` mode's substrings."""
+    needles = ids.needles()
+    located: list[Located] = []
+    for tname, spec in sorted(conn.store.tables.items()):
+        t = conn.table(tname)
+        key_names = (
+            [spec.key]
+            if spec.key
+            else [c.name for c in t.primary_key.columns] or [c.name for c in t.c][:1]
+        )
+        key_cols = [t.c[n] for n in key_names]
+        checks: list[tuple[str, ColumnElement[bool]]] = []
+        for i, link in enumerate(spec.link):
+            if isinstance(link, IdentifierLink) or (
+                isinstance(link, ColumnLink) and link.parent is None
+            ):
+                checks.append((link.column, conn.condition(tname, i)))
+        if conn.subject is not None and tname == conn.subject.table:
+            checks.append((conn.subject.key, conn.condition(tname)))
+        for column in t.c:
+            if not is_text(column):
+                continue
+            if mode == "full" and needles:
+                lowered = func.lower(column)
+                checks.append(
+                    (column.name, or_(*[lowered.contains(n, autoescape=True) for n in needles]))
+                )
+            elif mode != "full" and spec.pi.get(column.name) in IDENTIFIER_CATEGORIES:
+                # Indexed mode: equality on declared identifier columns only; free text and
+                # the rest are left to the periodic sweep (DESIGN.md, residual check at scale).
+                checks.append((column.name, conn.one_of(column, EXACT)))
+            if mode == "full" and ids.user_id is not None and len(str(ids.user_id)) >= 6:
+                checks.append((column.name, column == str(ids.user_id)))
+        located += [(tname, key_names, key_cols, cname, cond) for cname, cond in checks]
+    return located
+
+
+def _flags(located: list[Located]) -> Any:
+    return select(
+        *[
+            select(*keys).where(cond).exists().label(f"c{i}")
+            for i, (_t, _n, keys, _c, cond) in enumerate(located)
+        ]
+    )
+
+
 def sql_residual(conn: SqlConnector, ids: SubjectIds, mode: str) -> list[Hit]:
     """Every place in ``conn``'s mapped tables where the subject can still be found."""
-    hits: list[Hit] = []
-    needles = ids.needles()
     exact: list[Any] = []
     for kind in ("phone", "email", "id_number"):
         exact += identifier_values(kind, ids)
-    located: list[tuple[str, list[str], list[Any], str, ColumnElement[bool]]] = []
-    with conn.engine.connect() as db:
-        for tname, spec in sorted(conn.store.tables.items()):
-            t = conn.table(tname)
-            key_names = (
-                [spec.key]
-                if spec.key
-                else [c.name for c in t.primary_key.columns] or [c.name for c in t.c][:1]
-            )
-            key_cols = [t.c[n] for n in key_names]
-            checks: list[tuple[str, ColumnElement[bool]]] = []
-            for link in spec.link:
-                if isinstance(link, IdentifierLink) or (
-                    isinstance(link, ColumnLink) and link.parent is None
-                ):
-                    checks.append((link.column, conn.link_condition(tname, link, ids)))
-            if conn.subject is not None and tname == conn.subject.table:
-                checks.append((conn.subject.key, conn.rows_of(tname, ids)))
-            for column in t.c:
-                if not is_text(column):
-                    continue
-                if mode == "full" and needles:
-                    lowered = func.lower(column)
-                    checks.append(
-                        (column.name, or_(*[lowered.contains(n, autoescape=True) for n in needles]))
-                    )
-                elif exact and spec.pi.get(column.name) in IDENTIFIER_CATEGORIES:
-                    # Indexed mode: equality on declared identifier columns only; free text and
-                    # the rest are left to the periodic sweep (DESIGN.md, residual check at scale).
-                    checks.append((column.name, column.in_(exact)))
-                if mode == "full" and ids.user_id is not None and len(str(ids.user_id)) >= 6:
-                    checks.append((column.name, column == str(ids.user_id)))
-            located += [(tname, key_names, key_cols, cname, cond) for cname, cond in checks]
+    params = conn.bind(ids) | {EXACT: exact}
+    if mode == "full":
+        located = _checks(conn, ids, mode)
+        flags = _flags(located) if located else None
+    else:
+        # The same for every subject: built and compiled once per map.
+        cached = conn.shapes.get(("residual", mode, frozenset(conn.pinned)))
+        if cached is None:
+            located = _checks(conn, ids, mode)
+            cached = (located, _flags(located) if located else None)
+            conn.shapes[("residual", mode, frozenset(conn.pinned))] = cached
+        located, flags = cached
+    if flags is None:
+        return []
+    hits: list[Hit] = []
+    with reading(conn.engine, generic=True) as db:
         # One round trip answers "anything left?" for every check; only hits are then located.
-        if not located:
-            return []
-        flags = db.execute(
-            select(
-                *[
-                    select(*keys).where(cond).exists().label(f"c{i}")
-                    for i, (_t, _n, keys, _c, cond) in enumerate(located)
-                ]
-            )
-        ).one()
-        for flag, (tname, key_names, key_cols, cname, cond) in zip(flags, located, strict=True):
+        found = db.execute(flags, params).one()
+        for flag, (tname, key_names, key_cols, cname, cond) in zip(found, located, strict=True):
             if not flag:
                 continue
-            for row in db.execute(select(*key_cols).where(cond).limit(MAX_HITS_PER_COLUMN)):
-                hits.append(Hit(conn.name, tname, cname, _row_key(row, key_names)))
+            rows = db.execute(select(*key_cols).where(cond).limit(MAX_HITS_PER_COLUMN), params)
+            hits += [Hit(conn.name, tname, cname, _row_key(row, key_names)) for row in rows]
     return sorted(set(hits), key=lambda h: (h.table, h.column, h.row_key))

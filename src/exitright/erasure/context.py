@@ -6,6 +6,9 @@ engines and clients (``sql_engines`` / ``redis_clients`` replace the map's URLs 
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -29,6 +32,18 @@ from exitright.vault.crypto import LocalKeyWrapper
 from exitright.vault.service import VaultService
 
 Connectors = dict[str, SqlConnector | RedisConnector | FilesConnector]
+MAX_SHAPES = 32  # maps whose statements a context keeps (item deletion makes one per choice)
+
+
+def map_digest(dm: DataMap) -> str:
+    """A digest of the map's decisions (not of URLs or roots, which differ between machines)."""
+    data = dm.model_dump(mode="json", exclude_none=True)
+    for store in data["stores"].values():
+        store.pop("url", None)
+        store.pop("root", None)
+    # Who is told, and how, does not change what an erasure does to the stores.
+    data.pop("recipients", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -49,6 +64,8 @@ class ErasureContext:
     verified: set[str] = field(default_factory=set)
     # Digests of the maps used with this context, by object (a map is not changed in place).
     digests: dict[int, tuple[DataMap, str]] = field(default_factory=dict)
+    # Per map digest and SQL store: conditions and statements built once with bound parameters.
+    shapes: dict[tuple[str, str], dict[Hashable, Any]] = field(default_factory=dict)
 
     @cached_property
     def sealer(self) -> PlanSealer:
@@ -71,9 +88,20 @@ class ErasureContext:
         vault = VaultService(engine, wrapper, clock)
         return cls(engine, vault, load_key(settings, "pseudonym"), clock, **kwargs)
 
+    def digest(self, dm: DataMap) -> str:
+        """``map_digest(dm)``, computed once per map object for this context."""
+        known = self.digests.get(id(dm))
+        if known is None or known[0] is not dm:
+            known = self.digests[id(dm)] = (dm, map_digest(dm))
+        return known[1]
+
     def open(self, dm: DataMap) -> Connectors:
         """A connector for every store of ``dm`` (the engines and clients given here first)."""
-        return self.open_stores(dm, self.sql_engines, self.redis_clients, self.schemas)
+        digest = self.digest(dm)
+        if len(self.shapes) > MAX_SHAPES:
+            self.shapes.clear()
+        shapes = {name: self.shapes.setdefault((name, digest), {}) for name in dm.sql_stores()}
+        return self.open_stores(dm, self.sql_engines, self.redis_clients, self.schemas, shapes)
 
     @staticmethod
     def open_stores(
@@ -81,6 +109,7 @@ class ErasureContext:
         sql_engines: dict[str, Engine] | None = None,
         redis_clients: dict[str, redis.Redis[bytes]] | None = None,
         schemas: dict[str, MetaData] | None = None,
+        shapes: dict[str, dict[Hashable, Any]] | None = None,
     ) -> Connectors:
         """A connector for every store of ``dm``, from the map's URLs unless given."""
         out: Connectors = {}
@@ -88,7 +117,12 @@ class ErasureContext:
             if isinstance(store, SqlStore):
                 subject = dm.subject if name == dm.subject.store else None
                 out[name] = SqlConnector(
-                    name, store, subject, (sql_engines or {}).get(name), schemas
+                    name,
+                    store,
+                    subject,
+                    (sql_engines or {}).get(name),
+                    schemas,
+                    (shapes or {}).get(name),
                 )
             elif isinstance(store, RedisStore):
                 out[name] = RedisConnector(name, store, (redis_clients or {}).get(name))

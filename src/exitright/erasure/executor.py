@@ -16,6 +16,7 @@ finishes with the same end state and the same counts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -42,7 +43,7 @@ HASHES = cast(Table, ResidueHash.__table__)
 # One executemany statement records every journalled step.
 RECORD = (
     update(STEPS)
-    .where(STEPS.c.id == bindparam("b_id"))
+    .where(STEPS.c.plan_id == bindparam("b_plan"), STEPS.c.seq == bindparam("b_seq"))
     .values(
         status=bindparam("b_status"),
         counts=bindparam("b_counts", type_=STEPS.c.counts.type),
@@ -55,6 +56,19 @@ RECORD = (
         attempts=STEPS.c.attempts + 1,
     )
 )
+
+
+NEW_HASHES = insert(HASHES)
+
+
+@functools.cache
+def _finishing(columns: tuple[str, ...]) -> Any:
+    """The plan's final UPDATE setting ``columns`` (two shapes: completed, failed)."""
+    return (
+        update(PLANS)
+        .where(PLANS.c.id == bindparam("b_plan"))
+        .values({c: bindparam(f"f_{c}", type_=PLANS.c[c].type) for c in columns})
+    )
 
 
 def _noop(_event: str) -> None:
@@ -198,7 +212,8 @@ def _measure_legacy(
                 if st.status == "done":
                     values |= {"status": "done", "counts": st.counts, "started_at": now}
                     values["finished_at"] = now
-                conn.execute(update(STEPS).where(STEPS.c.id == st.id).values(values))
+                where = (STEPS.c.plan_id == plan.id, STEPS.c.seq == st.seq)
+                conn.execute(update(STEPS).where(*where).values(values))
         conn.execute(
             update(PLANS)
             .where(PLANS.c.id == plan.id)
@@ -280,7 +295,8 @@ def _run_group(
         st.attempts = (st.attempts or 0) + 1
         journal.rows.append(
             {
-                "b_id": st.id,
+                "b_plan": runner.plan_id,
+                "b_seq": st.seq,
                 "b_status": st.status,
                 "b_counts": counts,
                 "b_result": result,
@@ -327,8 +343,9 @@ def _finish(
         if journal.rows:
             conn.execute(RECORD, journal.rows)
         if hashes:
-            conn.execute(insert(HASHES), hashes)
-        conn.execute(update(PLANS).where(PLANS.c.id == plan.id).values(values))
+            conn.execute(NEW_HASHES, hashes)
+        params = {f"f_{c}": v for c, v in values.items()} | {"b_plan": plan.id}
+        conn.execute(_finishing(tuple(sorted(values))), params)
     for seq in journal.seqs:
         runner.observe(f"done:{seq}")
     journal.rows, journal.seqs = [], []

@@ -60,7 +60,7 @@ def read(runner: StepRunner, step: Step, batch: int) -> Iterator[tuple[RetainedB
         begun = retention_start(value) if basis.counted_from_column else None
         return add_months(begun or today, basis.months)
 
-    cond = conn.rows_of(step.target, runner.ids)
+    cond = conn.condition(step.target)
     for rows in conn.select_rows(step.target, cond, batch, start):
         kept: list[RetainedRow] = []
         for r in rows:

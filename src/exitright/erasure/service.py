@@ -6,8 +6,6 @@ The request workflow calls :func:`plan_erasure` when a cancellation reaches *exe
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,7 +23,13 @@ from exitright.datamap.loader import problem_error
 from exitright.datamap.model import DataMap, IdentifierKind
 from exitright.datamap.validate import Problem
 from exitright.erasure import retain as retaining
-from exitright.erasure.context import Connectors, ErasureContext, close_all, unreachable
+from exitright.erasure.context import (
+    Connectors,
+    ErasureContext,
+    close_all,
+    unreachable,
+)
+from exitright.erasure.context import map_digest as map_digest
 from exitright.erasure.executor import PLANS, STEPS, STORE_ERRORS, execute, run_plan
 from exitright.erasure.models import ErasurePlan, ErasureStep, Step
 from exitright.erasure.planner import plan_steps
@@ -58,23 +62,12 @@ class Summary:
     failed_step: str | None = None
 
 
-def map_digest(dm: DataMap) -> str:
-    """A digest of the map's decisions (not of URLs or roots, which differ between machines)."""
-    data = dm.model_dump(mode="json", exclude_none=True)
-    for store in data["stores"].values():
-        store.pop("url", None)
-        store.pop("root", None)
-    # Who is told, and how, does not change what an erasure does to the stores.
-    data.pop("recipients", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+NEW_PLAN = insert(PLANS)
+NEW_STEPS = insert(STEPS)
 
 
 def _digest(ctx: ErasureContext, dm: DataMap) -> str:
-    """``map_digest(dm)``, computed once per map object for this context."""
-    known = ctx.digests.get(id(dm))
-    if known is None or known[0] is not dm:
-        known = ctx.digests[id(dm)] = (dm, map_digest(dm))
-    return known[1]
+    return ctx.digest(dm)
 
 
 def _verify(dm: DataMap, ctx: ErasureContext) -> None:
@@ -265,25 +258,23 @@ def _persist(
     columns = ("seq", "kind", "store", "target", "idx", "status", "matched", "counts")
     with Session(ctx.engine) as session, session.begin():
         conn = session.connection()
-        conn.execute(insert(PLANS).values({c.name: getattr(plan, c.name) for c in PLANS.c}))
+        conn.execute(NEW_PLAN, {c.name: getattr(plan, c.name) for c in PLANS.c})
         rows = [
             {"plan_id": plan.id, "attempts": 0, "started_at": st.started_at}
             | {"finished_at": st.finished_at}
             | {c: getattr(st, c) for c in columns}
             for st in steps
         ]
-        ids_by_seq = {
-            seq: step_id
-            for step_id, seq in conn.execute(insert(STEPS).returning(STEPS.c.id, STEPS.c.seq), rows)
-        }
+        conn.execute(NEW_STEPS, rows)
         put = ctx.vault.put_many(
             plan_id=plan.id,
             subject=plan.subject_pseudonym,
             batches=[b for _st, b, _k in early],
             session=session,
+            new_plan=True,
         )
     for st in steps:
-        st.id, st.plan_id = ids_by_seq[st.seq], plan.id
+        st.plan_id = plan.id
         st.result, st.error = None, None
     kept: dict[int, tuple[list[Any], int]] = {}
     for st, _b, keys in early:

@@ -70,10 +70,10 @@ class StepRunner:
         self.store_in_use = ""  # the store a measure or pin is reading (for its error)
         # Retain steps of the running group already in the vault: seq → (source keys, rows put).
         self.prefetched: dict[int, tuple[list[Any], int]] = {}
-        for store, pins in secrets.pins.items():
-            conn = connectors.get(store)
+        for store, conn in connectors.items():
             if isinstance(conn, SqlConnector):
-                conn.set_pins(pins)
+                conn.set_pins(secrets.pins.get(store, {}))
+                conn.use(self.ids)
 
     def _sql(self, store: str) -> SqlConnector:
         c = self.connectors[store]
@@ -118,10 +118,8 @@ class StepRunner:
     def _condition(self, step: Step) -> ColumnElement[bool]:
         conn = self._sql(step.store)
         if step.kind == "sql.detach":
-            link = self.dm.sql_stores()[step.store].tables[step.target].link[step.idx or 0]
-            assert isinstance(link, ColumnLink | IdentifierLink)
-            return conn.link_condition(step.target, link, self.ids)
-        return conn.rows_of(step.target, self.ids)
+            return conn.condition(step.target, step.idx or 0)
+        return conn.condition(step.target)
 
     def measure(self, step: Step) -> int:
         """How many rows, keys or files the step will change (before it changes any)."""
@@ -129,14 +127,8 @@ class StepRunner:
         if step.kind in ("redis.delete", "files.delete"):
             assert isinstance(c, RedisConnector | FilesConnector)
             return c.count(step.idx or 0, self.ids)
-        if step.kind == "sql.detach":
-            link = self.dm.sql_stores()[step.store].tables[step.target].link[step.idx or 0]
-            assert isinstance(link, ColumnLink | IdentifierLink)
-            conn = self._sql(step.store)
-            return conn.count(step.target, conn.link_condition(step.target, link, self.ids))
-        if step.kind in ("sql.delete", "sql.anonymize", "sql.retain"):
-            conn = self._sql(step.store)
-            return conn.count(step.target, conn.rows_of(step.target, self.ids))
+        if step.kind in ("sql.detach", "sql.delete", "sql.anonymize", "sql.retain"):
+            return self._sql(step.store).count(step.target, self._condition(step))
         return 0
 
     def run(self, step: Step, matched: int) -> tuple[dict[str, Any], dict[str, Any] | None, bool]:
@@ -166,10 +158,9 @@ class StepRunner:
         if step.kind == "sql.detach":
             link = spec.link[step.idx or 0]
             assert isinstance(link, ColumnLink | IdentifierLink)
-            cond = conn.link_condition(step.target, link, self.ids)
             conn.anonymize_rows(
                 step.target,
-                cond,
+                conn.condition(step.target, step.idx or 0),
                 detach_methods(link),
                 self.hasher,
                 self.ctx.batch_size,
@@ -177,7 +168,7 @@ class StepRunner:
                 on_batch,
             )
             return {"detached": matched}, None, True
-        cond = conn.rows_of(step.target, self.ids)
+        cond = conn.condition(step.target)
         methods: dict[str, Method] = {c: spec.method(c) for c in spec.anonymize}
         if step.kind == "sql.delete":
             conn.delete_rows(step.target, cond, self.ctx.batch_size, on_batch, expected=matched)
