@@ -115,7 +115,8 @@ class SubjectConditions:
             else:
                 cond = self._link(tname, self.store.tables[tname].link[link], unset, None)
             self.shapes[key] = cond
-            self.shapes.setdefault("params", set()).add(id(cond))
+            # Registered by id with the object itself, so no other object can take its id.
+            self.shapes.setdefault("params", {})[id(cond)] = cond
         return cond
 
     def bind(self, ids: SubjectIds) -> dict[str, Any]:
@@ -206,8 +207,8 @@ class SubjectConditions:
     def statement(self, key: Hashable, conds: Sequence[ColumnElement[bool]], build: Any) -> Any:
         """The statement ``build()`` makes over ``conds``, built once per map when every one of
         ``conds`` is a :meth:`condition` (ids are stable then: the cache holds the objects)."""
-        known = self.shapes.get("params", set())
-        if not all(id(c) in known for c in conds):
+        known = self.shapes.get("params", {})
+        if not all(known.get(id(c)) is c for c in conds):
             return build()
         full = ("stmt", key, tuple(id(c) for c in conds))
         stmt = self.shapes.get(full)

@@ -8,7 +8,6 @@ psycopg prepares them — which only lasts if read transactions end in COMMIT, n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,12 @@ from tests import servers
 from tests.integration.erasure.helpers import context, demo_map, seed, user_ids
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def platform_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh platform database on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'platform.db'}"
-    else:
-        with servers.postgres_database() as url:
-            yield url
-
-
 def test_statements_are_built_once_per_map_and_reused_for_every_subject(
-    platform_url: str, tmp_path: Path
+    engine_url: str, tmp_path: Path
 ) -> None:
     """The count and residual statements are built once for all subjects and conditions once
     per table; on PostgreSQL those statements have one text (so the driver can prepare them)."""
+    platform_url = engine_url  # a fresh database on SQLite and on PostgreSQL (tests/conftest.py)
     uploads = tmp_path / "uploads"
     seed(platform_url, uploads, users=8)
     dm = demo_map(platform_url, uploads)
@@ -53,7 +43,8 @@ def test_statements_are_built_once_per_map_and_reused_for_every_subject(
     event.listen(engine, "before_cursor_execute", seen)
     try:
         ids = user_ids(engine)
-        with context(tmp_path, sql_engines={"platform": engine}) as ctx:
+        exitright_db = f"sqlite:///{tmp_path / 'exitright.db'}"
+        with context(tmp_path, url=exitright_db, sql_engines={"platform": engine}) as ctx:
             for uid in ids[:6]:
                 summary = erase_subject(ctx, dm, Lookup("user_id", str(uid)))
                 assert summary.status == "completed", (uid, summary.failed_step)
