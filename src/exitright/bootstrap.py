@@ -475,6 +475,8 @@ class Runtime:
         """Close the SET delivery client and dispose of the engines this runtime created."""
         if self.delivery is not None:
             self.delivery.close()
+        if isinstance(self.ports.eraser, EngineEraser):
+            self.ports.eraser.ctx.close()
         for engine in self._owned:
             engine.dispose()
 

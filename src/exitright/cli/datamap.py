@@ -114,6 +114,7 @@ def sweep_command(path: Path = MAP, lang: str = LANG) -> None:
         try:
             hits = sweep(ctx, dm)
         finally:
+            ctx.close()
             ctx.engine.dispose()
         if hits:
             table = Table("store", "table", "column", "row key", "erased by plan", title="Residue")
@@ -143,6 +144,7 @@ def vacuum_command(
         try:
             report = run_maintenance(ctx, dm, dry_run=dry_run)
         finally:
+            ctx.close()
             ctx.engine.dispose()
         verb = "would vacuum" if dry_run else "vacuumed"
         for store, tables in report.items():

@@ -73,6 +73,7 @@ def erase(
                 lookup = Lookup(kind, value)  # type: ignore[arg-type]  # kind is one of the three literals above
                 summary = dry_run(ctx, dm, lookup) if dry else erase_subject(ctx, dm, lookup)
         finally:
+            ctx.close()
             ctx.engine.dispose()
         _render(summary)
         if summary.hits:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +22,7 @@ from exitright.clock import Clock, SystemClock
 from exitright.config import Settings
 from exitright.connectors.files import FilesConnector
 from exitright.connectors.redis import RedisConnector
-from exitright.connectors.sql import SqlConnector
+from exitright.connectors.sql import SqlConnector, store_engine
 from exitright.datamap.model import DataMap, FilesStore, RedisStore, SqlStore
 from exitright.db.engine import make_engine
 from exitright.erasure.sealing import PlanSealer
@@ -66,6 +67,11 @@ class ErasureContext:
     digests: dict[int, tuple[DataMap, str]] = field(default_factory=dict)
     # Per map digest and SQL store: conditions and statements built once with bound parameters.
     shapes: dict[tuple[str, str], dict[Hashable, Any]] = field(default_factory=dict)
+    # Engines opened from the maps' URLs (stores not in ``sql_engines``), by URL, for this
+    # context's life: an engine per plan would connect anew and compile every statement again.
+    store_engines: dict[str, Engine] = field(default_factory=dict)
+    store_clients: dict[str, redis.Redis[bytes]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def sealer(self) -> PlanSealer:
@@ -95,13 +101,52 @@ class ErasureContext:
             known = self.digests[id(dm)] = (dm, map_digest(dm))
         return known[1]
 
+    def engines(self, dm: DataMap) -> dict[str, Engine]:
+        """An engine for every SQL store of ``dm``: the one given, else one kept per URL."""
+        out: dict[str, Engine] = {}
+        for name, store in dm.sql_stores().items():
+            engine = self.sql_engines.get(name)
+            if engine is None:
+                with self._lock:
+                    engine = self.store_engines.get(store.url)
+                    if engine is None:
+                        engine = self.store_engines[store.url] = store_engine(store.url)
+            out[name] = engine
+        return out
+
     def open(self, dm: DataMap) -> Connectors:
         """A connector for every store of ``dm`` (the engines and clients given here first)."""
         digest = self.digest(dm)
-        if len(self.shapes) > MAX_SHAPES:
-            self.shapes.clear()
-        shapes = {name: self.shapes.setdefault((name, digest), {}) for name in dm.sql_stores()}
-        return self.open_stores(dm, self.sql_engines, self.redis_clients, self.schemas, shapes)
+        with self._lock:
+            if len(self.shapes) > MAX_SHAPES:
+                self.shapes.clear()
+            shapes = {name: self.shapes.setdefault((name, digest), {}) for name in dm.sql_stores()}
+        return self.open_stores(dm, self.engines(dm), self._clients(dm), self.schemas, shapes)
+
+    def _clients(self, dm: DataMap) -> dict[str, redis.Redis[bytes]]:
+        """A client for every Redis store of ``dm``: the one given, else one kept per URL."""
+        out: dict[str, redis.Redis[bytes]] = {}
+        for name, store in dm.stores.items():
+            if not isinstance(store, RedisStore):
+                continue
+            client = self.redis_clients.get(name)
+            if client is None:
+                with self._lock:
+                    client = self.store_clients.get(store.url)
+                    if client is None:
+                        client = self.store_clients[store.url] = redis.Redis.from_url(store.url)
+            out[name] = client
+        return out
+
+    def close(self) -> None:
+        """Dispose of the engines and clients this context opened (not those it was given)."""
+        with self._lock:
+            engines, self.store_engines = list(self.store_engines.values()), {}
+            clients, self.store_clients = list(self.store_clients.values()), {}
+        for engine in engines:
+            engine.dispose()
+        for client in clients:
+            client.close()
 
     @staticmethod
     def open_stores(

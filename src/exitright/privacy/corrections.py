@@ -105,7 +105,7 @@ class CorrectExecutor:
         store = self.dm.sql_stores()[store_name]
         subject = self.dm.subject if store_name == self.dm.subject.store else None
         return SqlConnector(
-            store_name, store, subject, self.ctx.sql_engines.get(store_name), self.ctx.schemas
+            store_name, store, subject, self.ctx.engines(self.dm).get(store_name), self.ctx.schemas
         )
 
     def _field(self, text: str) -> tuple[ItemRef, str]:

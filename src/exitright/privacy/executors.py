@@ -77,7 +77,7 @@ class AccessExecutor:
             return KindOutcome("completed", counts, event="export.generated")
         try:
             ids = subject_ids(self.ctx, self.dm, job.identifiers)
-            tables = collect(self.dm, ids, self.ctx.sql_engines)
+            tables = collect(self.dm, ids, self.ctx.engines(self.dm))
         except STORE_ERRORS as exc:
             # Driver messages can quote the statement's values: keep only the error's type.
             return KindOutcome("failed", failure=f"access_failed:{type(exc).__name__}")

@@ -143,7 +143,7 @@ class DeleteItemsExecutor:
         """The key of ``ref``'s row if it is the subject's (as the store spells it), else None."""
         store = self.dm.sql_stores()[ref.store]
         subject = self.dm.subject if ref.store == self.dm.subject.store else None
-        conn = SqlConnector(ref.store, store, subject, self.ctx.sql_engines.get(ref.store))
+        conn = SqlConnector(ref.store, store, subject, self.ctx.engines(self.dm).get(ref.store))
         try:
             t = conn.table(ref.table)
             key = t.c[store.tables[ref.table].key or ""]
