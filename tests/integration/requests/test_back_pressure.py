@@ -223,7 +223,12 @@ def test_a_store_that_is_down_fails_the_request_with_exponential_backoff_and_it_
     assert 4 <= len(attempted) <= 10, attempted
     assert busy == len(attempted), "a round claimed the request while it was backing off"
     waits = gaps(attempted)
-    assert all(b >= a - ROUND.total_seconds() for a, b in itertools.pairwise(waits))
+    # Each wait at least the last until the cap; past it the jitter spreads waits over ½–1× the
+    # cap, so a wait may be shorter than the one before but never under half the cap. (Without
+    # that allowance this failed about 1 run in 20: a jittered capped wait after an uncapped one.)
+    floor = RetryPolicy().cap.total_seconds() / 2
+    step = ROUND.total_seconds()
+    assert all(b >= min(a, floor) - step for a, b in itertools.pairwise(waits)), waits
     assert waits[-1] >= 16 * waits[0], waits
     _state, attempts, next_run, _ = platform.state(request_id)
 
