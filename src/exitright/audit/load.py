@@ -18,6 +18,7 @@ from exitright.audit.profile import Profile
 from exitright.audit.study import StudyMeta
 from exitright.audit.workdays import working_days_between
 from exitright.errors import ErrorCode, ExitRightError
+from exitright.yamlinput import has_shared_nodes
 
 MAX_FILE_BYTES = 1_000_000
 STUDY_FILE = "study.yaml"
@@ -41,20 +42,6 @@ def field_path(loc: Iterable[int | str]) -> str:
     return out or "(top level)"
 
 
-def _shared_nodes(data: object) -> bool:
-    """Whether any list or mapping occurs twice (YAML anchors and aliases; "billion laughs")."""
-    seen: set[int] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (dict, list)):
-            if id(node) in seen:
-                return True
-            seen.add(id(node))
-            stack.extend(node.values() if isinstance(node, dict) else node)
-    return False
-
-
 def parse_yaml(text: str, path: Path) -> object:
     """YAML text to plain data, or an ExitRightError naming the file and the line."""
     try:
@@ -65,7 +52,7 @@ def parse_yaml(text: str, path: Path) -> object:
         raise _error("audit.error.yaml", path, line=line, problem=exc.problem or "?") from None
     except (yaml.YAMLError, ValueError, OverflowError, RecursionError, TypeError) as exc:
         raise _error("audit.error.yaml", path, line=0, problem=type(exc).__name__) from None
-    if _shared_nodes(data):
+    if has_shared_nodes(data):
         raise _error("audit.error.aliases", path)
     return data
 

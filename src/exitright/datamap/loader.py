@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from exitright.datamap.model import DataMap, expand_env
 from exitright.datamap.validate import Problem, from_validation_error, validate
 from exitright.errors import ErrorCode, ExitRightError
+from exitright.yamlinput import has_shared_nodes
 
 
 def problem_error(problems: list[Problem]) -> ExitRightError:
@@ -25,20 +26,6 @@ def problem_error(problems: list[Problem]) -> ExitRightError:
         message_id=first.msgid,
         params={**first.params, "place": first.place},
     )
-
-
-def _shared_nodes(data: object) -> bool:
-    """Whether a list or mapping occurs twice (YAML aliases: a "billion laughs" would expand)."""
-    seen: set[int] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (dict, list)):
-            if id(node) in seen:
-                return True
-            seen.add(id(node))
-            stack.extend(node.values() if isinstance(node, dict) else node)
-    return False
 
 
 def parse_map(
@@ -56,7 +43,7 @@ def parse_map(
         return None, [Problem(source, "datamap.problem.yaml", {"line": 0})]
     if not isinstance(raw, dict):
         return None, [Problem(source, "datamap.problem.not_mapping", {})]
-    if _shared_nodes(raw):
+    if has_shared_nodes(raw):
         return None, [Problem(source, "datamap.problem.aliases", {})]
     try:
         expanded = expand_env(raw, env)
