@@ -66,12 +66,8 @@ NEW_PLAN = insert(PLANS)
 NEW_STEPS = insert(STEPS)
 
 
-def _digest(ctx: ErasureContext, dm: DataMap) -> str:
-    return ctx.digest(dm)
-
-
 def _verify(dm: DataMap, ctx: ErasureContext) -> None:
-    digest = _digest(ctx, dm)
+    digest = ctx.digest(dm)
     if digest in ctx.verified:
         return
     connectors = ctx.open(dm)
@@ -193,7 +189,7 @@ def _plan(
             subject_pseudonym=_pseudonym(ctx, dm, ids, lookup),
             request_id=request_id,
             platform=dm.platform,
-            map_digest=_digest(ctx, dm),
+            map_digest=ctx.digest(dm),
             subject_found=found,
             status="planned" if worker is None else "running",
             lease_owner=worker,

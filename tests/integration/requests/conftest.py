@@ -12,7 +12,11 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
 from exitright import bootstrap
+from exitright.cancellation import services
+from exitright.cancellation.commands import VerifyRequest
 from exitright.cancellation.cooling_off import CoolingOffPolicy
+from exitright.cancellation.model import Actor, RequestKind
+from exitright.cancellation.ports import Identifiers
 from exitright.clock import SystemClock
 from exitright.config import Settings
 from exitright.db.engine import make_engine
@@ -57,6 +61,14 @@ def platform_phones(settings: Settings, n: int) -> list[str]:
         demo.dispose()
     assert len(phones) >= n
     return phones[:n]
+
+
+def verified_cancellation(rt: bootstrap.Runtime, phone: str) -> str:
+    """A cancellation of the account with ``phone``, opened by the user and verified (by OTP)."""
+    command = services.OpenRequest(RequestKind.CANCEL, Identifiers("phone", phone), Actor.user())
+    request_id = services.submit(command, rt.uow(), rt.ports).record.request.id
+    services.verify(VerifyRequest(request_id, Actor.system("otp")), rt.uow(), rt.ports)
+    return request_id
 
 
 @dataclass

@@ -25,7 +25,7 @@ from exitright.erasure.executor import claim
 from exitright.erasure.models import ErasurePlan
 from exitright.heartbeat import EVERY, PLAN_LEASE, Heartbeat
 from exitright.worker import LEASE, PARKED, run_once
-from tests.integration.requests.conftest import platform_phones
+from tests.integration.requests.conftest import platform_phones, verified_cancellation
 from tests.integration.requests.test_recovery import Crash, CrashingEraser
 
 
@@ -34,9 +34,7 @@ def _crashed(settings: Settings, clock: FixedClock) -> tuple[bootstrap.Runtime, 
     migrate.upgrade(settings.engine_url)
     rt = bootstrap.build(settings, clock=clock, cooling_off=CoolingOffPolicy(0))
     phone = platform_phones(settings, 1)[0]
-    command = services.OpenRequest(RequestKind.CANCEL, Identifiers("phone", phone), Actor.user())
-    request_id = services.submit(command, rt.uow(), rt.ports).record.request.id
-    services.verify(VerifyRequest(request_id, Actor.system("otp")), rt.uow(), rt.ports)
+    request_id = verified_cancellation(rt, phone)
     real = rt.ports.eraser
     assert isinstance(real, bootstrap.EngineEraser)
     rt.ports.eraser = CrashingEraser(real.ctx, real.dm)
@@ -134,11 +132,7 @@ def test_a_request_that_fails_unexpectedly_is_set_aside_not_renewed_forever(
     rt = bootstrap.build(platform_settings, clock=clock, cooling_off=CoolingOffPolicy(0))
     try:
         phone = platform_phones(platform_settings, 1)[0]
-        command = services.OpenRequest(
-            RequestKind.CANCEL, Identifiers("phone", phone), Actor.user()
-        )
-        request_id = services.submit(command, rt.uow(), rt.ports).record.request.id
-        services.verify(VerifyRequest(request_id, Actor.system("otp")), rt.uow(), rt.ports)
+        request_id = verified_cancellation(rt, phone)
         real = rt.ports.eraser
         assert isinstance(real, bootstrap.EngineEraser)
         rt.ports.eraser = BrokenEraser(real.ctx, real.dm)

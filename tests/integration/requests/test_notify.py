@@ -43,7 +43,7 @@ from exitright.protocols.reference_receiver import JtiStore, ReferenceReceiver, 
 from exitright.web import auth
 from tests.conftest import LiveServer, free_port
 from tests.integration.protocols.conftest import Loopback, personal_data_in
-from tests.integration.requests.conftest import platform_phones
+from tests.integration.requests.conftest import platform_phones, verified_cancellation
 
 # Retries after a refused push come within a second here (the default waits 30 s and more).
 FAST = ProtocolsConfig(retry=RetrySettings(base_seconds=0.2, cap_seconds=0.5, max_attempts=40))
@@ -376,9 +376,7 @@ def _cooling_shop(
 
 def _open_in_cooling_off(shop: Shop, phone: str) -> str:
     rt = shop.runtime
-    command = services.OpenRequest(RequestKind.CANCEL, Identifiers("phone", phone), Actor.user())
-    request_id = services.submit(command, rt.uow(), rt.ports).record.request.id
-    services.verify(VerifyRequest(request_id, Actor.system("otp")), rt.uow(), rt.ports)
+    request_id = verified_cancellation(rt, phone)
     record = services.advance(services.AdvanceRequest(request_id), rt.uow(), rt.ports)
     assert record.request.state is State.COOLING_OFF
     return request_id

@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from exitright import bootstrap
 from exitright.cancellation import services
-from exitright.cancellation.commands import VerifyRequest
 from exitright.cancellation.cooling_off import CoolingOffPolicy
-from exitright.cancellation.model import Actor, RequestKind, State
-from exitright.cancellation.ports import ErasureOutcome, Identifiers
+from exitright.cancellation.model import State
+from exitright.cancellation.ports import ErasureOutcome
 from exitright.clock import FixedClock
 from exitright.config import Settings
 from exitright.db.requests import RequestRow, claim_due
@@ -21,7 +20,7 @@ from exitright.erasure.executor import run_plan
 from exitright.erasure.models import ErasurePlan
 from exitright.ledger import service
 from exitright.worker import LEASE, run_once
-from tests.integration.requests.conftest import platform_phones
+from tests.integration.requests.conftest import platform_phones, verified_cancellation
 
 
 class Crash(BaseException):
@@ -55,11 +54,7 @@ def test_a_crashed_worker_s_request_is_finished_once_after_its_lease(
     rt = bootstrap.build(platform_settings, clock=clock, cooling_off=CoolingOffPolicy(0))
     try:
         phone = platform_phones(platform_settings, 1)[0]
-        command = services.OpenRequest(
-            RequestKind.CANCEL, Identifiers("phone", phone), Actor.user()
-        )
-        request_id = services.submit(command, rt.uow(), rt.ports).record.request.id
-        services.verify(VerifyRequest(request_id, Actor.system("otp")), rt.uow(), rt.ports)
+        request_id = verified_cancellation(rt, phone)
 
         real = rt.ports.eraser
         assert isinstance(real, bootstrap.EngineEraser)
