@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -35,8 +35,9 @@ from exitright.datamap.loader import load_map  # noqa: E402
 from exitright.db import migrate  # noqa: E402
 from exitright.db.engine import make_engine  # noqa: E402
 from exitright.demo.seed import seed_platform  # noqa: E402
+from exitright.erasure.batch import erase_subjects  # noqa: E402
 from exitright.erasure.context import ErasureContext  # noqa: E402
-from exitright.erasure.service import Lookup, erase_subject  # noqa: E402
+from exitright.erasure.service import Lookup, Summary, erase_subject  # noqa: E402
 from exitright.pii.detect import phone_variants  # noqa: E402
 from exitright.vault.crypto import LocalKeyWrapper  # noqa: E402
 from exitright.vault.service import VaultService  # noqa: E402
@@ -119,12 +120,12 @@ def counted(engine: Engine, name: str) -> Engine:
     return engine
 
 
-def timed(subjects: list[int], erase: Callable[[int], None]) -> list[float]:
-    """Seconds per subject."""
+def timed(subjects: list[int], erase: Callable[[list[int]], None], chunk: int = 1) -> list[float]:
+    """Seconds per call (per subject, or per chunk of subjects)."""
     out: list[float] = []
-    for uid in subjects:
+    for start in range(0, len(subjects), chunk):
         t0 = time.perf_counter()
-        erase(uid)
+        erase(subjects[start : start + chunk])
         out.append(time.perf_counter() - t0)
     return out
 
@@ -134,20 +135,24 @@ def hand_written(engine: Engine) -> Callable[[int], None]:
     phones: BindParameter[list[str]] = bindparam("phones", expanding=True)
     stmts = [text(s).bindparams(phones) if ":phones" in s else text(s) for s in HAND_WRITTEN]
 
-    def erase(uid: int) -> None:
-        with engine.begin() as conn:
-            phone = conn.execute(text("SELECT phone FROM users WHERE id = :u"), {"u": uid}).scalar()
-            params = {"u": uid, "phones": phone_variants(phone or "")}
-            for stmt in stmts:
-                conn.execute(stmt, params)
+    def erase(uids: list[int]) -> None:
+        for uid in uids:
+            with engine.begin() as conn:
+                phone = conn.execute(
+                    text("SELECT phone FROM users WHERE id = :u"), {"u": uid}
+                ).scalar()
+                params = {"u": uid, "phones": phone_variants(phone or "")}
+                for stmt in stmts:
+                    conn.execute(stmt, params)
 
     return erase
 
 
 def engine_run(
-    platform_url: str, engine_url: str, uploads: Path, residual: str
-) -> Callable[[int], None]:
-    """The ExitRight service, as the request workflow calls it."""
+    platform_url: str, engine_url: str, uploads: Path, residual: str, name: str = "ExitRight"
+) -> Callable[[list[int]], None]:
+    """The ExitRight service: one subject at a time as the request workflow calls it, or a
+    chunk at a time as ``exitright erase --from FILE`` does."""
     env = {"EXITRIGHT_DEMO_DATABASE_URL": platform_url, "EXITRIGHT_DEMO_UPLOADS": str(uploads)}
     dm = load_map(DEMO_MAP, env)
     stores = {k: v for k, v in dm.stores.items() if k != "sessions"}  # no Redis in this benchmark
@@ -155,31 +160,34 @@ def engine_run(
         update={"stores": stores, "residual": dm.residual.model_copy(update={"mode": residual})}
     )
     migrate.upgrade(engine_url)
-    engine = counted(make_engine(engine_url), "ExitRight: engine DB")
+    engine = counted(make_engine(engine_url), f"{name}: engine DB")
     clock = SystemClock()
     ctx = ErasureContext(
         engine,
         VaultService(engine, LocalKeyWrapper(b"bench-master-key".ljust(32, b".")), clock),
         b"bench-pseudonym-key".ljust(32, b"."),
         clock,
-        sql_engines={"platform": counted(store_engine(platform_url), "ExitRight: platform")},
+        sql_engines={"platform": counted(store_engine(platform_url), f"{name}: platform")},
     )
 
-    def erase(uid: int) -> None:
-        summary = erase_subject(ctx, dm, Lookup("user_id", str(uid)))
-        if summary.status != "completed":
-            raise SystemExit(
-                f"erasure of {uid} failed at {summary.failed_step}: {summary.hits[:3]}"
-            )
+    def erase(uids: list[int]) -> None:
+        lookups = [Lookup("user_id", str(uid)) for uid in uids]
+        if len(uids) == 1:
+            outcomes: list[Summary | Exception] = [erase_subject(ctx, dm, lookups[0])]
+        else:
+            outcomes = list(erase_subjects(ctx, dm, lookups, chunk=len(uids)))
+        for uid, summary in zip(uids, outcomes, strict=True):
+            if not isinstance(summary, Summary) or summary.status != "completed":
+                raise SystemExit(f"erasure of {uid} failed: {summary}")
 
     return erase
 
 
-def report(name: str, seconds: list[float]) -> dict[str, float]:
-    """Subjects per second and percentiles."""
+def report(name: str, seconds: list[float], subjects: int) -> dict[str, float]:
+    """Subjects per second and percentiles (of each call: a subject, or a chunk)."""
     q = statistics.quantiles(seconds, n=100)
     row = {
-        "per_s": len(seconds) / sum(seconds),
+        "per_s": subjects / sum(seconds),
         "p50": q[49] * 1000,
         "p99": q[98] * 1000,
         "total": sum(seconds),
@@ -190,14 +198,18 @@ def report(name: str, seconds: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    """Seed once, run both, print a Markdown table."""
+    """Seed once, run each side, print a Markdown table."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--users", type=int, default=100_000)
     ap.add_argument("--subjects", type=int, default=1000)
     ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--residual", choices=["full", "indexed"], default="indexed")
+    ap.add_argument(
+        "--chunk", type=int, default=32, help="subjects per chunk of the chunked run (0: none)"
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="erase-bench-"))
+    runs = ["engine", "script"] + (["chunked"] if args.chunk > 1 else [])
     try:
         t0 = time.perf_counter()
         if args.backend == "sqlite":
@@ -205,27 +217,29 @@ def main() -> None:
             seed_engine = make_engine(f"sqlite:///{template}")
             seed_platform(seed_engine, users=args.users, seed=1)
             seed_engine.dispose()
-            for name in ("engine-run.db", "script-run.db"):
-                shutil.copy(template, work / name)
-            platform_a, platform_b = (
-                f"sqlite:///{work / 'engine-run.db'}",
-                f"sqlite:///{work / 'script-run.db'}",
-            )
-            engine_db = f"sqlite:///{work / 'exitright.db'}"
-            run(args, work, platform_a, platform_b, engine_db, t0)
+            for name in runs:
+                shutil.copy(template, work / f"{name}-run.db")
+            platforms = {name: f"sqlite:///{work / f'{name}-run.db'}" for name in runs}
+            engines = {name: f"sqlite:///{work / f'exitright-{name}.db'}" for name in runs}
+            run(args, work, platforms, engines, t0)
         else:
-            with pg_database("erase_bench_template") as template_url:
+            with pg_database("erase_bench_template") as template_url, ExitStack() as stack:
                 seed_engine = store_engine(template_url)
                 seed_platform(seed_engine, users=args.users, seed=1)
                 with seed_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                     c.execute(text("ANALYZE"))  # a live platform has statistics; a fresh seed not
                 seed_engine.dispose()
-                with (
-                    pg_database("erase_bench_a", "erase_bench_template") as platform_a,
-                    pg_database("erase_bench_b", "erase_bench_template") as platform_b,
-                    pg_database("erase_bench_engine") as engine_db,
-                ):
-                    run(args, work, platform_a, platform_b, engine_db, t0)
+                platforms = {
+                    name: stack.enter_context(
+                        pg_database(f"erase_bench_{name}", "erase_bench_template")
+                    )
+                    for name in runs
+                }
+                engines = {
+                    name: stack.enter_context(pg_database(f"erase_bench_engine_{name}"))
+                    for name in runs
+                }
+                run(args, work, platforms, engines, t0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -233,27 +247,37 @@ def main() -> None:
 def run(
     args: argparse.Namespace,
     work: Path,
-    platform_a: str,
-    platform_b: str,
-    engine_db: str,
+    platforms: dict[str, str],
+    engines: dict[str, str],
     t0: float,
 ) -> None:
-    """Both runs over the same subjects."""
+    """Every run over the same subjects."""
     print(f"seeded {args.users} users on {args.backend} in {time.perf_counter() - t0:.0f} s")
     subjects = random.Random(7).sample(range(1, args.users + 1), args.subjects)
-    engine_side = timed(
-        subjects, engine_run(platform_a, engine_db, work / "uploads", args.residual)
-    )
-    script_engine = counted(store_engine(platform_b), "hand-written: platform")
+    uploads = work / "uploads"
+    one = engine_run(platforms["engine"], engines["engine"], uploads, args.residual)
+    engine_side = timed(subjects, one)
+    chunked_side: list[float] = []
+    if "chunked" in platforms:
+        many = engine_run(
+            platforms["chunked"], engines["chunked"], uploads, args.residual, "ExitRight chunked"
+        )
+        chunked_side = timed(subjects, many, args.chunk)
+    script_engine = counted(store_engine(platforms["script"]), "hand-written: platform")
     script_side = timed(subjects, hand_written(script_engine))
     script_engine.dispose()
     print(f"\n{args.subjects} subjects of {args.users} users, {args.backend}", end="")
     print(f", residual={args.residual}\n")
     print("| run | subjects/s | p50 ms | p99 ms | total s |")
     print("|---|---|---|---|---|")
-    a = report("ExitRight", engine_side)
-    b = report("hand-written SQL", script_side)
-    print(f"\nratio (ExitRight total / hand-written total): {a['total'] / b['total']:.2f}x")
+    a = report("ExitRight, one subject at a time", engine_side, args.subjects)
+    c = None
+    if chunked_side:
+        c = report(f"ExitRight, chunks of {args.chunk} (per chunk)", chunked_side, args.subjects)
+    b = report("hand-written SQL", script_side, args.subjects)
+    print(f"\nratio, one at a time / hand-written (total time): {a['total'] / b['total']:.2f}x")
+    if c is not None:
+        print(f"ratio, chunked / hand-written (total time): {c['total'] / b['total']:.2f}x")
     print(
         "\nper subject: " + ", ".join(f"{k} {v / args.subjects:.1f}" for k, v in STATEMENTS.items())
     )

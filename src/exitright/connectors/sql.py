@@ -30,8 +30,10 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    literal,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -178,7 +180,7 @@ class SqlConnector(SubjectConditions):
             [cond],
             lambda: select(func.count()).select_from(self.table(tname)).where(cond),
         )
-        with reading(self.engine, generic=True) as conn:
+        with self._reading(generic=True) as conn:
             return int(conn.scalar(stmt, self.params) or 0)
 
     def count_many(self, queries: Sequence[tuple[str, ColumnElement[bool]]]) -> list[int]:
@@ -225,7 +227,7 @@ class SqlConnector(SubjectConditions):
             stmt = self.shapes[("find", kind)] = (
                 select(*cols).where(self.one_of(compared, "values")).limit(2)
             )
-        with reading(self.engine) as conn:
+        with self._reading() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt, {"values": values})]
 
     # Changing rows ------------------------------------------------------------------------
@@ -243,6 +245,16 @@ class SqlConnector(SubjectConditions):
                 yield
             finally:
                 self._tx = None
+
+    @contextmanager
+    def reads_on(self, conn: Connection) -> Iterator[None]:
+        """Run this connector's reads on ``conn`` inside the block: the plans of a chunk are
+        measured in one read transaction (one snapshot, one commit) instead of one per read."""
+        self._tx = conn
+        try:
+            yield
+        finally:
+            self._tx = None
 
     @contextmanager
     def _reading(self, *, generic: bool = False) -> Iterator[Connection]:
@@ -383,6 +395,31 @@ class SqlConnector(SubjectConditions):
         if extra is None:
             extra = self.shapes[("whole-rows", tname, start)] = self._whole_rows(tname, start)
         yield from self._batches(tname, cond, batch, extra)
+
+    def select_rows_each(
+        self, tname: str, start: str | None, subjects: Sequence[SubjectConditions | None]
+    ) -> dict[int, list[Any]]:
+        """:meth:`select_rows` for several subjects in one statement (each its own rows, all of
+        them: for steps counted at one batch or less), by the subject's position; ``None``
+        subjects are skipped."""
+        n = len(subjects)
+        key = ("whole-rows-each", tname, start, n, frozenset(self.pinned))
+        stmt = self.shapes.get(key)
+        if stmt is None:
+            t = self.table(tname)
+            pk = t.c[self.store.tables[tname].key or ""]
+            extra = self._whole_rows(tname, start)
+            stmt = self.shapes[key] = union_all(
+                *[
+                    select(pk, *extra, literal(i, Integer).label("_subject")).where(cond)
+                    for i, cond in enumerate(self.each(tname, n))
+                ]
+            )
+        out: dict[int, list[Any]] = {}
+        with self._reading() as conn:
+            for row in conn.execute(stmt, self.bind_each(subjects)):
+                out.setdefault(row._mapping["_subject"], []).append(row)
+        return out
 
     def _whole_rows(self, tname: str, start: str | None) -> list[ColumnElement[Any]]:
         t = self.table(tname)

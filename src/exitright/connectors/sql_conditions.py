@@ -53,6 +53,21 @@ def unset(name: str) -> BindParameter[Any]:
     return bindparam(name, expanding=True)
 
 
+class Numbered:
+    """The binder of subject number ``i`` in a statement over several subjects at once:
+    ``s_phone`` becomes ``s_phone__3`` (values from :meth:`SubjectConditions.bind_each`)."""
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def name(self, name: str) -> str:
+        """The parameter's name for this subject."""
+        return f"{name}__{self.i}"
+
+    def __call__(self, name: str) -> BindParameter[Any]:
+        return bindparam(self.name(name), expanding=True)
+
+
 def identifier_values(kind: str, ids: SubjectIds) -> list[Any]:
     """The spellings under which identifier ``kind`` may be stored (empty when unknown)."""
     value = ids.get(kind)
@@ -131,6 +146,47 @@ class SubjectConditions:
         self.ids = ids
         self.params = self.bind(ids)
 
+    def use_all(self, others: Sequence[SubjectConditions]) -> None:
+        """Run this connector's statements for several subjects at once: the union of the
+        identifiers and pinned keys of ``others``, each already :meth:`use`-d for its subject.
+
+        Every condition is a disjunction of ``IN`` lists and sub-selects over them, so under the
+        union it matches exactly the rows the subjects' own conditions match together.
+        """
+        pinned: dict[str, list[Any]] = {}
+        params: dict[str, list[Any]] = {}
+        for other in others:
+            for tname, keys in other.pinned.items():
+                pinned.setdefault(tname, []).extend(keys)
+            for name, values in other.params.items():
+                params.setdefault(name, []).extend(values)
+        self.pinned = {t: list(dict.fromkeys(keys)) for t, keys in pinned.items()}
+        self._rows_of.clear()
+        self.ids = None
+        self.params = {n: list(dict.fromkeys(values)) for n, values in params.items()}
+
+    def each(self, tname: str, n: int) -> list[ColumnElement[bool]]:
+        """The conditions of ``tname``'s rows for subjects 0 … n-1 of one statement, each with
+        its own parameters (:class:`Numbered`), built once per map and ``n``."""
+        key = ("each", tname, n, frozenset(self.pinned))
+        conds: list[ColumnElement[bool]] | None = self.shapes.get(key)
+        if conds is None:
+            conds = self.shapes[key] = [self._rows(tname, Numbered(i), None) for i in range(n)]
+        return conds
+
+    @staticmethod
+    def bind_each(subjects: Sequence[SubjectConditions | None]) -> dict[str, Any]:
+        """The values of :meth:`each`'s parameters: subject ``i``'s, or none for ``None``."""
+        out: dict[str, Any] = {}
+        for i, other in enumerate(subjects):
+            if other is not None:
+                out |= {Numbered(i).name(k): v for k, v in other.params.items()}
+        names = {k for other in subjects if other is not None for k in other.params}
+        for i, other in enumerate(subjects):
+            if other is None:
+                out |= {Numbered(i).name(k): [] for k in names}
+        return out
+
     def _pin_param(self, tname: str) -> str:
         return f"p_{sorted(self.store.tables).index(tname)}"
 
@@ -150,6 +206,8 @@ class SubjectConditions:
         the server stops planning it anew (planning a subject's count statement took 4x longer
         than running it). Elsewhere an expanding ``IN``.
         """
+        if isinstance(b, Numbered):
+            name, b = b.name(name), unset
         if b is unset and self.engine.dialect.name == "postgresql":
             element = String() if isinstance(expr.type, NullType) else expr.type  # lower(…)
             return expr == any_(bindparam(name, type_=ARRAY(element)))
@@ -182,7 +240,9 @@ class SubjectConditions:
 
     def _parent(self, tname: str, b: Binder, ids: SubjectIds | None) -> ColumnElement[bool]:
         # A child's condition embeds its parent's, built once (and shared) per mode.
-        return self.rows_of(tname, ids) if ids is not None else self.condition(tname)
+        if ids is not None:
+            return self.rows_of(tname, ids)
+        return self.condition(tname) if b is unset else self._rows(tname, b, None)
 
     def _rows(self, tname: str, b: Binder, ids: SubjectIds | None) -> ColumnElement[bool]:
         t = self.table(tname)

@@ -9,6 +9,7 @@ Hits name the place (table, column, row key), never the value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, func, or_, select
@@ -79,23 +80,32 @@ def _flags(located: list[Located]) -> Any:
     )
 
 
+def _exact(subjects: Sequence[SubjectIds]) -> list[Any]:
+    out: list[Any] = []
+    for ids in subjects:
+        for kind in ("phone", "email", "id_number"):
+            out += identifier_values(kind, ids)
+    return list(dict.fromkeys(out))
+
+
+def _indexed(conn: SqlConnector, ids: SubjectIds) -> tuple[list[Located], Any]:
+    # The same for every subject: built and compiled once per map.
+    key = ("residual", "indexed", frozenset(conn.pinned))
+    cached = conn.shapes.get(key)
+    if cached is None:
+        located = _checks(conn, ids, "indexed")
+        cached = conn.shapes[key] = (located, _flags(located) if located else None)
+    return cached
+
+
 def sql_residual(conn: SqlConnector, ids: SubjectIds, mode: str) -> list[Hit]:
     """Every place in ``conn``'s mapped tables where the subject can still be found."""
-    exact: list[Any] = []
-    for kind in ("phone", "email", "id_number"):
-        exact += identifier_values(kind, ids)
-    params = conn.bind(ids) | {EXACT: exact}
+    params = conn.bind(ids) | {EXACT: _exact([ids])}
     if mode == "full":
         located = _checks(conn, ids, mode)
         flags = _flags(located) if located else None
     else:
-        # The same for every subject: built and compiled once per map.
-        cached = conn.shapes.get(("residual", mode, frozenset(conn.pinned)))
-        if cached is None:
-            located = _checks(conn, ids, mode)
-            cached = (located, _flags(located) if located else None)
-            conn.shapes[("residual", mode, frozenset(conn.pinned))] = cached
-        located, flags = cached
+        located, flags = _indexed(conn, ids)
     if flags is None:
         return []
     hits: list[Hit] = []
@@ -108,3 +118,14 @@ def sql_residual(conn: SqlConnector, ids: SubjectIds, mode: str) -> list[Hit]:
             rows = db.execute(select(*key_cols).where(cond).limit(MAX_HITS_PER_COLUMN), params)
             hits += [Hit(conn.name, tname, cname, _row_key(row, key_names)) for row in rows]
     return sorted(set(hits), key=lambda h: (h.table, h.column, h.row_key))
+
+
+def any_residual(conn: SqlConnector, subjects: Sequence[SubjectIds]) -> bool:
+    """Whether the ``indexed`` checks find anything of any of ``subjects`` (one statement);
+    ``conn`` runs for all of them (:meth:`~SqlConnector.use_all`). Hits are then located
+    subject by subject with :func:`sql_residual`."""
+    _located, flags = _indexed(conn, SubjectIds())
+    if flags is None:
+        return False
+    with reading(conn.engine, generic=True) as db:
+        return any(db.execute(flags, conn.params | {EXACT: _exact(subjects)}).one())

@@ -177,7 +177,7 @@ def execute(
         i = 0
         while i < len(work):
             group = _group(ctx, work, i)
-            if not _run_group(ctx, runner, group, journal, observe):
+            if not run_group(ctx, runner, group, journal, observe):
                 status = "failed"
                 break
             i += len(group)
@@ -237,7 +237,7 @@ def _group(ctx: ErasureContext, work: list[Step], start: int) -> list[Step]:
     return group or [first]
 
 
-def _flush(ctx: ErasureContext, plan_id: str, journal: Journal, observe: Observer) -> None:
+def flush(ctx: ErasureContext, plan_id: str, journal: Journal, observe: Observer) -> None:
     """Write the journalled step records and extend the lease, in one commit."""
     now = ctx.clock.now()
     with ctx.engine.begin() as conn:
@@ -250,7 +250,7 @@ def _flush(ctx: ErasureContext, plan_id: str, journal: Journal, observe: Observe
     journal.rows, journal.seqs = [], []
 
 
-def _run_group(
+def run_group(
     ctx: ErasureContext,
     runner: StepRunner,
     group: list[Step],
@@ -266,7 +266,7 @@ def _run_group(
     started = ctx.clock.now()
     heavy = (group[0].matched or 0) > ctx.batch_size
     if heavy or (journal.lease_at is not None and started - journal.lease_at > ctx.lease / 2):
-        _flush(ctx, runner.plan_id, journal, observe)
+        flush(ctx, runner.plan_id, journal, observe)
     outcomes: dict[int, StepOutcome] = {}
     error: str | None = None
     try:
@@ -288,27 +288,52 @@ def _run_group(
     now = ctx.clock.now()
     for st in group:
         counts, result, ok = outcomes.get(st.seq, ({}, {"error": error}, False))
-        st.status, st.counts, st.result = ("done" if ok else "failed"), counts, result
-        st.error = None if ok else (error or "residual")
-        st.started_at = st.started_at or started
-        st.finished_at = now
-        st.attempts = (st.attempts or 0) + 1
-        journal.rows.append(
-            {
-                "b_plan": runner.plan_id,
-                "b_seq": st.seq,
-                "b_status": st.status,
-                "b_counts": counts,
-                "b_result": result,
-                "b_error": st.error,
-                "b_finished": now,
-                "b_started": started,
-            }
-        )
-        journal.seqs.append(st.seq)
+        record(journal, runner.plan_id, st, (counts, result, ok), error, started, now)
     if heavy:
-        _flush(ctx, runner.plan_id, journal, observe)
+        flush(ctx, runner.plan_id, journal, observe)
     return error is None and all(outcomes[st.seq][2] for st in group)
+
+
+def record(
+    journal: Journal,
+    plan_id: str,
+    st: Step,
+    outcome: StepOutcome,
+    error: str | None,
+    started: datetime,
+    now: datetime,
+) -> None:
+    """Set a step's outcome in memory and journal its record (``error``: a store error's type)."""
+    counts, result, ok = outcome
+    st.status, st.counts, st.result = ("done" if ok else "failed"), counts, result
+    st.error = None if ok else (error or "residual")
+    st.started_at = st.started_at or started
+    st.finished_at = now
+    st.attempts = (st.attempts or 0) + 1
+    journal.rows.append(
+        {
+            "b_plan": plan_id,
+            "b_seq": st.seq,
+            "b_status": st.status,
+            "b_counts": counts,
+            "b_result": result,
+            "b_error": st.error,
+            "b_finished": now,
+            "b_started": started,
+        }
+    )
+    journal.seqs.append(st.seq)
+
+
+@dataclass
+class Ending:
+    """A plan at its end: what :func:`finish_all` writes for it."""
+
+    plan: ErasurePlan
+    steps: list[Step]
+    status: str
+    journal: Journal
+    runner: StepRunner
 
 
 def _finish(
@@ -319,36 +344,49 @@ def _finish(
     journal: Journal,
     runner: StepRunner,
 ) -> None:
-    """One commit: the journalled steps, the plan's status and, on completion, the keyed hashes
+    finish_all(ctx, [Ending(plan, steps, status, journal, runner)])
+
+
+def finish_all(ctx: ErasureContext, endings: list[Ending]) -> None:
+    """One commit: the journalled steps, the plans' status and, on completion, the keyed hashes
     that replace the subject's identifiers (for the residual sweep)."""
     now = ctx.clock.now()
-    values: dict[str, Any] = {
-        "status": status,
-        "lease_owner": None,
-        "lease_until": None,
-        "finished_at": now,
-    }
+    records: list[dict[str, Any]] = []
     hashes: list[dict[str, Any]] = []
-    if status == "completed":
-        if plan.identifiers is not None:
-            hashes = [
-                {c: getattr(r, c) for c in ("digest", "kind", "plan_id", "expires_at")}
-                for r in residue_rows(ctx, plan.id, runner.ids)
-            ]
-        values |= {"identifiers": None, "error": None}
-    else:
-        failed = next((st for st in steps if st.status == "failed"), None)
-        values["error"] = f"{failed.kind}:{failed.store}.{failed.target}" if failed else "failed"
+    finishing: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for e in endings:
+        values: dict[str, Any] = {
+            "status": e.status,
+            "lease_owner": None,
+            "lease_until": None,
+            "finished_at": now,
+        }
+        if e.status == "completed":
+            if e.plan.identifiers is not None:
+                hashes += [
+                    {c: getattr(r, c) for c in ("digest", "kind", "plan_id", "expires_at")}
+                    for r in residue_rows(ctx, e.plan.id, e.runner.ids)
+                ]
+            values |= {"identifiers": None, "error": None}
+        else:
+            failed = next((st for st in e.steps if st.status == "failed"), None)
+            values["error"] = (
+                f"{failed.kind}:{failed.store}.{failed.target}" if failed else "failed"
+            )
+        records += e.journal.rows
+        params = {f"f_{c}": v for c, v in values.items()} | {"b_plan": e.plan.id}
+        finishing.setdefault(tuple(sorted(values)), []).append(params)
+        e.plan.status, e.plan.finished_at, e.plan.error = e.status, now, values["error"]
     with ctx.engine.begin() as conn:
-        if journal.rows:
-            conn.execute(RECORD, journal.rows)
+        if records:
+            conn.execute(RECORD, records)
         if hashes:
             conn.execute(NEW_HASHES, hashes)
-        params = {f"f_{c}": v for c, v in values.items()} | {"b_plan": plan.id}
-        conn.execute(_finishing(tuple(sorted(values))), params)
-    for seq in journal.seqs:
-        runner.observe(f"done:{seq}")
-    journal.rows, journal.seqs = [], []
-    plan.status, plan.finished_at, plan.error = status, now, values["error"]
-    if status == "completed":
-        plan.identifiers = None
+        for columns, rows in finishing.items():
+            conn.execute(_finishing(columns), rows)
+    for e in endings:
+        for seq in e.journal.seqs:
+            e.runner.observe(f"done:{seq}")
+        e.journal.rows, e.journal.seqs = [], []
+        if e.status == "completed":
+            e.plan.identifiers = None

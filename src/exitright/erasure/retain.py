@@ -11,7 +11,7 @@ rows go, and a rerun finds it there (writes are idempotent per plan, table and r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -36,13 +36,17 @@ def _spec(runner: StepRunner, step: Step) -> tuple[SqlConnector, Table]:
     return conn, spec
 
 
-def read(runner: StepRunner, step: Step, batch: int) -> Iterator[tuple[RetainedBatch, list[Any]]]:
-    """Batches of a retain step's rows: what goes to the vault, and the source keys they came from.
+Converted = tuple[RetainedBatch, list[Any]]
+
+
+def _reader(runner: StepRunner, step: Step) -> tuple[str | None, Callable[[list[Any]], Converted]]:
+    """The retention start to read with a retain step's rows, and what turns rows read into the
+    vault's batch and the source keys they came from.
 
     Rows whose legal period has already run out are not kept (the law no longer asks) but their
     keys are still returned: they are deleted or blanked like the rest.
     """
-    conn, spec = _spec(runner, step)
+    _conn, spec = _spec(runner, step)
     retain = spec.retain
     assert retain is not None
     basis = LEGAL_BASES[retain.basis]
@@ -60,17 +64,37 @@ def read(runner: StepRunner, step: Step, batch: int) -> Iterator[tuple[RetainedB
         begun = retention_start(value) if basis.counted_from_column else None
         return add_months(begun or today, basis.months)
 
-    cond = conn.condition(step.target)
-    for rows in conn.select_rows(step.target, cond, batch, start):
+    def convert(rows: list[Any]) -> Converted:
         kept: list[RetainedRow] = []
         for r in rows:
-            values = {k: v for k, v in r._mapping.items() if k != "_start"}
+            values = {k: v for k, v in r._mapping.items() if k not in ("_start", "_subject")}
             if blank:
                 values = {k: v for k, v in values.items() if k != spec.key and k in methods}
             row = RetainedRow(str(r[0]), until(r._mapping.get("_start")), values)
             if row.retain_until > today:
                 kept.append(row)
-        yield RetainedBatch(step.store, step.target, retain.basis, kept), [r[0] for r in rows]
+        return RetainedBatch(step.store, step.target, retain.basis, kept), [r[0] for r in rows]
+
+    return start, convert
+
+
+def read(runner: StepRunner, step: Step, batch: int) -> Iterator[Converted]:
+    """Batches of a retain step's rows: what goes to the vault, and their source keys."""
+    conn = _spec(runner, step)[0]
+    start, convert = _reader(runner, step)
+    for rows in conn.select_rows(step.target, conn.condition(step.target), batch, start):
+        yield convert(rows)
+
+
+def read_each(runners: Sequence[StepRunner | None], step: Step) -> list[Converted | None]:
+    """:func:`read` of a small step (one batch or less per subject) for several subjects'
+    runners in one statement; ``None`` runners are skipped (and get ``None``)."""
+    first = next(r for r in runners if r is not None)
+    conn = _spec(first, step)[0]
+    start, convert = _reader(first, step)
+    subjects = [None if r is None else _spec(r, step)[0] for r in runners]
+    rows = conn.select_rows_each(step.target, start, subjects)
+    return [None if r is None else convert(rows.get(i, [])) for i, r in enumerate(runners)]
 
 
 def change(

@@ -10,7 +10,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import insert, select
@@ -66,7 +65,7 @@ NEW_PLAN = insert(PLANS)
 NEW_STEPS = insert(STEPS)
 
 
-def _verify(dm: DataMap, ctx: ErasureContext) -> None:
+def verify_map(dm: DataMap, ctx: ErasureContext) -> None:
     digest = ctx.digest(dm)
     if digest in ctx.verified:
         return
@@ -179,108 +178,147 @@ def _plan(
 ) -> _Planned:
     """Find, measure, pin and persist; with ``worker`` (run next, by this process) the small
     retain steps' rows go to the vault in the plan's own commit, still before anything changes."""
-    _verify(dm, ctx)
+    verify_map(dm, ctx)
     connectors = ctx.open(dm)
     try:
-        ids, found = _resolve(connectors, dm, lookup)
-        now = ctx.clock.now()
-        plan = ErasurePlan(
-            id=str(uuid.uuid4()),
-            subject_pseudonym=_pseudonym(ctx, dm, ids, lookup),
-            request_id=request_id,
-            platform=dm.platform,
-            map_digest=ctx.digest(dm),
-            subject_found=found,
-            status="planned" if worker is None else "running",
-            lease_owner=worker,
-            lease_until=None if worker is None else now + ctx.lease,
-            created_at=now,
+        measured = measure_subject(
+            ctx, dm, lookup, connectors, request_id=request_id, worker=worker
         )
-        steps = [
-            Step(
-                seq=p.seq,
-                kind=p.kind,
-                store=p.store,
-                target=p.target,
-                idx=p.index,
-                status="pending",
-                attempts=0,
-            )
-            for p in plan_steps(dm)
-        ]
-        secrets = PlanSecrets(ids)
-        runner = StepRunner(ctx, dm, plan, secrets, connectors, lambda _e: None, steps=steps)
-        early: list[tuple[Step, RetainedBatch, list[Any]]] = []
-        try:
-            runner.pin()
-            measured = runner.measure_all(steps)
-            for st in steps:
-                n = measured.get(st.seq, 0)
-                if worker is not None and st.kind == "sql.retain" and 0 < n <= ctx.batch_size:
-                    runner.store_in_use = st.store
-                    early += [(st, b, k) for b, k in retaining.read(runner, st, n + 1)]
-        except STORE_ERRORS as exc:
-            raise unreachable(runner.store_in_use, exc) from exc
     except BaseException:
         close_all(connectors)
         raise
     if worker is None:
         close_all(connectors)
+    try:
+        planned = persist_plans(ctx, [measured])[0]
+    except BaseException:
+        if worker is not None:
+            close_all(connectors)
+        raise
+    planned.connectors = connectors if worker is not None else None
+    return planned
+
+
+@dataclass
+class Measured:
+    """A subject's plan, measured and pinned, not yet persisted."""
+
+    plan: ErasurePlan
+    steps: list[Step]
+    secrets: PlanSecrets
+    # small retain steps' rows read for the vault (with ``worker`` only)
+    early: list[tuple[Step, RetainedBatch, list[Any]]]
+    # the runner it was measured with (its connectors are the subject's)
+    runner: StepRunner
+
+
+def measure_subject(
+    ctx: ErasureContext,
+    dm: DataMap,
+    lookup: Lookup,
+    connectors: Connectors,
+    *,
+    request_id: str | None,
+    worker: str | None,
+    early: bool = True,
+) -> Measured:
+    """Find the subject, count every step's rows and pin reverse-linked keys (reads only).
+
+    With ``worker`` and ``early``, the small retain steps' rows are read for the vault too. The
+    map must have been checked against the stores (:func:`verify_map`).
+    """
+    ids, found = _resolve(connectors, dm, lookup)
+    now = ctx.clock.now()
+    plan = ErasurePlan(
+        id=str(uuid.uuid4()),
+        subject_pseudonym=_pseudonym(ctx, dm, ids, lookup),
+        request_id=request_id,
+        platform=dm.platform,
+        map_digest=ctx.digest(dm),
+        subject_found=found,
+        status="planned" if worker is None else "running",
+        lease_owner=worker,
+        lease_until=None if worker is None else now + ctx.lease,
+        created_at=now,
+    )
+    steps = [
+        Step(
+            seq=p.seq,
+            kind=p.kind,
+            store=p.store,
+            target=p.target,
+            idx=p.index,
+            status="pending",
+            attempts=0,
+        )
+        for p in plan_steps(dm)
+    ]
+    secrets = PlanSecrets(ids)
+    runner = StepRunner(ctx, dm, plan, secrets, connectors, lambda _e: None, steps=steps)
+    kept: list[tuple[Step, RetainedBatch, list[Any]]] = []
+    try:
+        runner.pin()
+        measured = runner.measure_all(steps)
+        for st in steps:
+            n = measured.get(st.seq, 0)
+            if early and worker and st.kind == "sql.retain" and 0 < n <= ctx.batch_size:
+                runner.store_in_use = st.store
+                kept += [(st, b, k) for b, k in retaining.read(runner, st, n + 1)]
+    except STORE_ERRORS as exc:
+        raise unreachable(runner.store_in_use, exc) from exc
     for st in steps:
         if st.seq in measured:
             st.matched = measured[st.seq]
             if st.matched == 0:  # nothing to change: done at once, with its (zero) count
                 st.status, st.counts = "done", {EMPTY_COUNTS[st.kind]: 0}
                 st.started_at = st.finished_at = now
-    try:
-        return _persist(ctx, plan, steps, secrets, now, early, connectors if worker else None)
-    except BaseException:
-        if worker is not None:
-            close_all(connectors)
-        raise
+    return Measured(plan, steps, secrets, kept, runner)
 
 
-def _persist(
-    ctx: ErasureContext,
-    plan: ErasurePlan,
-    steps: list[Step],
-    secrets: PlanSecrets,
-    now: datetime,
-    early: list[tuple[Step, RetainedBatch, list[Any]]],
-    connectors: Connectors | None,
-) -> _Planned:
-    """Write the plan, its measured steps and the early vault rows in one commit."""
-    plan.identifiers = ctx.sealer.seal(plan.id, secrets)
+def persist_plans(ctx: ErasureContext, measured: Sequence[Measured]) -> list[_Planned]:
+    """Write the plans, their measured steps and the early vault rows in one commit."""
     columns = ("seq", "kind", "store", "target", "idx", "status", "matched", "counts")
+    puts: list[dict[tuple[str, str], int]] = []
+    for m in measured:
+        m.plan.identifiers = ctx.sealer.seal(m.plan.id, m.secrets)
     with Session(ctx.engine) as session, session.begin():
         conn = session.connection()
-        conn.execute(NEW_PLAN, {c.name: getattr(plan, c.name) for c in PLANS.c})
+        conn.execute(
+            NEW_PLAN, [{c.name: getattr(m.plan, c.name) for c in PLANS.c} for m in measured]
+        )
         rows = [
-            {"plan_id": plan.id, "attempts": 0, "started_at": st.started_at}
+            {"plan_id": m.plan.id, "attempts": 0, "started_at": st.started_at}
             | {"finished_at": st.finished_at}
             | {c: getattr(st, c) for c in columns}
-            for st in steps
+            for m in measured
+            for st in m.steps
         ]
         conn.execute(NEW_STEPS, rows)
-        put = ctx.vault.put_many(
-            plan_id=plan.id,
-            subject=plan.subject_pseudonym,
-            batches=[b for _st, b, _k in early],
-            session=session,
-            new_plan=True,
-        )
-    for st in steps:
-        st.plan_id = plan.id
-        st.result, st.error = None, None
-    kept: dict[int, tuple[list[Any], int]] = {}
-    for st, _b, keys in early:
-        kept[st.seq] = (kept.get(st.seq, ([], 0))[0] + keys, put[(st.store, st.target)])
-    return _Planned(plan, steps, kept, connectors)
+        for m in measured:
+            puts.append(
+                ctx.vault.put_many(
+                    plan_id=m.plan.id,
+                    subject=m.plan.subject_pseudonym,
+                    batches=[b for _st, b, _k in m.early],
+                    session=session,
+                    new_plan=True,
+                )
+            )
+    out: list[_Planned] = []
+    for m, put in zip(measured, puts, strict=True):
+        for st in m.steps:
+            st.plan_id = m.plan.id
+            st.result, st.error = None, None
+        kept: dict[int, tuple[list[Any], int]] = {}
+        for st, _b, keys in m.early:
+            kept[st.seq] = (kept.get(st.seq, ([], 0))[0] + keys, put[(st.store, st.target)])
+        out.append(_Planned(m.plan, m.steps, kept))
+    return out
 
 
 def dry_run(ctx: ErasureContext, dm: DataMap, lookup: Lookup) -> Summary:
     """What an erasure would do, with row counts; changes nothing and persists nothing."""
-    _verify(dm, ctx)
+    verify_map(dm, ctx)
     connectors = ctx.open(dm)
     try:
         ids, found = _resolve(connectors, dm, lookup)
@@ -309,10 +347,10 @@ def summarize(ctx: ErasureContext, plan_id: str) -> Summary:
         steps = s.scalars(
             select(ErasureStep).where(ErasureStep.plan_id == plan_id).order_by(ErasureStep.seq)
         ).all()
-        return _summary(plan, [Step.of(row) for row in steps])
+        return summary_of(plan, [Step.of(row) for row in steps])
 
 
-def _summary(plan: ErasurePlan, steps: Sequence[Step]) -> Summary:
+def summary_of(plan: ErasurePlan, steps: Sequence[Step]) -> Summary:
     status: Literal["completed", "failed"] = "completed" if plan.status == "completed" else "failed"
     summary = Summary(plan.id, plan.subject_pseudonym, plan.subject_found, status)
     for st in sorted(steps, key=lambda st: st.seq):
@@ -352,7 +390,7 @@ def erase_subject(
         kept=planned.kept,
         connectors=planned.connectors,
     )
-    return _summary(plan, steps)
+    return summary_of(plan, steps)
 
 
 def resume(ctx: ErasureContext, dm: DataMap, plan_id: str, *, worker: str = "cli") -> Summary:

@@ -144,7 +144,7 @@ class StepRunner:
             c.erase(step.idx or 0, self.ids)
             return {"keys" if step.kind == "redis.delete" else "files": matched}, None, True
         if step.kind == "residual":
-            return self._residual()
+            return self.residual()
         conn = self._sql(step.store)
         spec = conn.store.tables.get(step.target)
         if step.kind == "sql.maintenance":
@@ -184,11 +184,13 @@ class StepRunner:
             return retaining.counts(self, step, matched, put), None, True
         return retaining.run(self, step, matched, on_batch), None, True
 
-    def _residual(self) -> tuple[dict[str, Any], dict[str, Any] | None, bool]:
+    def residual(self, *, sql: bool = True) -> tuple[dict[str, Any], dict[str, Any] | None, bool]:
+        """Search every store for the subject (``sql=False``: SQL stores found clean already)."""
         hits = []
         for c in self.connectors.values():
             if isinstance(c, SqlConnector):
-                hits += sql_residual(c, self.ids, self.dm.residual.mode)
+                if sql:
+                    hits += sql_residual(c, self.ids, self.dm.residual.mode)
             else:
                 hits += c.residual(self.ids)
         result = {"hits": [h.to_json() for h in hits[:MAX_REPORTED_HITS]], "total": len(hits)}
