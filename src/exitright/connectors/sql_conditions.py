@@ -204,7 +204,9 @@ class SubjectConditions:
         On PostgreSQL an unset parameter is one array (``= ANY(%(name)s)``): the statement's text
         then stays the same whatever the number of values, so the driver prepares it once and
         the server stops planning it anew (planning a subject's count statement took 4x longer
-        than running it). Elsewhere an expanding ``IN``.
+        than running it). Elsewhere an expanding ``IN`` (on SQLite, ``IN (SELECT value FROM
+        json_each(?))`` with one text per statement measured slower: 0.61 against 0.53 ms to
+        measure a subject of the demo map).
         """
         if isinstance(b, Numbered):
             name, b = b.name(name), unset

@@ -68,6 +68,10 @@ from exitright.errors import ErrorCode, ExitRightError
 # Subjects per chunk: enough to share the commits and statements, few enough that one chunk's
 # rows of a table usually fit one batch (the demo platform has about 30 rows per account).
 CHUNK = 32
+# Subjects per statement reading retained rows: each statement is a UNION ALL of this many
+# subjects' reads (shorter slices are padded, so one statement per table is built and kept);
+# 8 to 32 read equally fast per subject, and 8 builds in a quarter of the time.
+READ_WIDTH = 8
 # Steps that change rows by condition alone: the same statement serves any set of subjects.
 BY_CONDITION = ("sql.delete", "sql.anonymize", "sql.detach")
 
@@ -125,7 +129,11 @@ def erase_subjects(
 
 
 def _erase_chunk(
-    ctx: ErasureContext, dm: DataMap, lookups: Sequence[Lookup], worker: str, observe: Observer
+    ctx: ErasureContext,
+    dm: DataMap,
+    lookups: Sequence[Lookup],
+    worker: str,
+    observe: Observer,
 ) -> list[Outcome]:
     measured: list[tuple[Measured, Connectors]] = []
     slots: list[int | ExitRightError] = []
@@ -222,7 +230,14 @@ def _read_early(ctx: ErasureContext, measured: list[Measured], dbs: dict[str, Co
                         conn = runner.connectors[store]
                         assert isinstance(conn, SqlConnector)
                         stack.enter_context(conn.reads_on(dbs[store]))
-                got = retaining.read_each(small, by_seq[0][seq])
+                got: list[retaining.Converted | None] = []
+                for start in range(0, len(small), READ_WIDTH):
+                    part = small[start : start + READ_WIDTH]
+                    if not any(part):
+                        got += [None] * len(part)
+                        continue
+                    padding: list[StepRunner | None] = [None] * (READ_WIDTH - len(part))
+                    got += retaining.read_each(part + padding, by_seq[0][seq])[: len(part)]
         except STORE_ERRORS as exc:
             raise unreachable(store, exc) from exc
         for m, steps, read in zip(measured, by_seq, got, strict=True):
@@ -341,6 +356,7 @@ def _union_group(chunk: _Chunk, start: int) -> list[int]:
 def _union_runner(chunk: _Chunk, steps: list[Step]) -> StepRunner:
     """A runner whose SQL connectors run for every live member's subject at once."""
     plan = ErasurePlan(id="chunk", subject_pseudonym="chunk")
+    # fresh: the vault is not counted for this runner (each member counts its own rows)
     runner = StepRunner(
         chunk.ctx,
         chunk.dm,
@@ -349,6 +365,7 @@ def _union_runner(chunk: _Chunk, steps: list[Step]) -> StepRunner:
         chunk.union,
         chunk.observe,
         steps=steps,
+        fresh=True,
     )
     live = [m for m in chunk.members if not m.failed]
     for name, conn in chunk.union.items():
@@ -459,4 +476,4 @@ def _run_residual(chunk: _Chunk, seq: int) -> None:
         m.failed = m.failed or not outcome[2]
 
 
-__all__ = ["CHUNK", "erase_subjects"]
+__all__ = ["CHUNK", "Outcome", "erase_subjects"]

@@ -278,7 +278,6 @@ def measure_subject(
 def persist_plans(ctx: ErasureContext, measured: Sequence[Measured]) -> list[_Planned]:
     """Write the plans, their measured steps and the early vault rows in one commit."""
     columns = ("seq", "kind", "store", "target", "idx", "status", "matched", "counts")
-    puts: list[dict[tuple[str, str], int]] = []
     for m in measured:
         m.plan.identifiers = ctx.sealer.seal(m.plan.id, m.secrets)
     with Session(ctx.engine) as session, session.begin():
@@ -294,16 +293,11 @@ def persist_plans(ctx: ErasureContext, measured: Sequence[Measured]) -> list[_Pl
             for st in m.steps
         ]
         conn.execute(NEW_STEPS, rows)
-        for m in measured:
-            puts.append(
-                ctx.vault.put_many(
-                    plan_id=m.plan.id,
-                    subject=m.plan.subject_pseudonym,
-                    batches=[b for _st, b, _k in m.early],
-                    session=session,
-                    new_plan=True,
-                )
-            )
+        puts = ctx.vault.put_plans(
+            session,
+            [(m.plan.id, m.plan.subject_pseudonym, [b for _s, b, _k in m.early]) for m in measured],
+            new_plan=True,
+        )
     out: list[_Planned] = []
     for m, put in zip(measured, puts, strict=True):
         for st in m.steps:

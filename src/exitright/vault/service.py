@@ -35,11 +35,13 @@ _STORED = select(_RECORDS.c.store, _RECORDS.c.table_name, _RECORDS.c.row_key).wh
     _RECORDS.c.table_name.in_(bindparam("tables", expanding=True)),
     _RECORDS.c.row_key.in_(bindparam("keys", expanding=True)),
 )
-_FIND_KEYS = select(_KEYS.c.id, _KEYS.c.retain_until, _KEYS.c.wrapped_key).where(
-    _KEYS.c.subject_pseudonym == bindparam("subject"),
+_FIND_KEYS = select(
+    _KEYS.c.id, _KEYS.c.subject_pseudonym, _KEYS.c.retain_until, _KEYS.c.wrapped_key
+).where(
+    _KEYS.c.subject_pseudonym.in_(bindparam("subjects", expanding=True)),
     _KEYS.c.retain_until.in_(bindparam("untils", expanding=True)),
 )
-_NEW_KEYS = insert(_KEYS).returning(_KEYS.c.id, _KEYS.c.retain_until)
+_NEW_KEYS = insert(_KEYS).returning(_KEYS.c.id, _KEYS.c.subject_pseudonym, _KEYS.c.retain_until)
 _NEW_RECORDS = insert(_RECORDS)
 
 
@@ -145,51 +147,64 @@ class VaultService:
         plan, before anything is touched); ``new_plan`` says that plan is written in it too, so
         nothing of it can be stored yet.
         """
-        out = {(b.store, b.table): 0 for b in batches}
-        if not any(b.rows for b in batches):
-            return out
         if session is not None:
-            self._put(session, plan_id, subject, batches, out, new_plan)
-            return out
+            return self.put_plans(session, [(plan_id, subject, batches)], new_plan=new_plan)[0]
         with Session(self._engine) as own, own.begin():
-            keys = self._put(own, plan_id, subject, batches, out, new_plan)
-        self._remember(subject, keys)
-        return out
+            out, keys = self._put(own, [(plan_id, subject, batches)], new_plan)
+        self._remember(keys)
+        return out[0]
 
-    def _remember(self, subject: str, keys: dict[date, tuple[int, bytes]]) -> None:
+    def put_plans(
+        self,
+        session: Session,
+        plans: Sequence[tuple[str, str, Sequence[RetainedBatch]]],
+        *,
+        new_plan: bool = False,
+    ) -> list[dict[tuple[str, str], int]]:
+        """:meth:`put_many` of several plans (plan id, subject, batches) in ``session``'s
+        transaction, with one look-up of all their subjects' data keys; new rows per plan."""
+        return self._put(session, plans, new_plan)[0]
+
+    def _remember(self, keys: dict[tuple[str, date], tuple[int, bytes]]) -> None:
         if len(self._keys) + len(keys) > MAX_CACHED_KEYS:
             self._keys.clear()
-        self._keys.update({(subject, u): v for u, v in keys.items()})
+        self._keys.update(keys)
 
     def _put(
         self,
         session: Session,
-        plan_id: str,
-        subject: str,
-        batches: Sequence[RetainedBatch],
-        out: dict[tuple[str, str], int],
+        plans: Sequence[tuple[str, str, Sequence[RetainedBatch]]],
         new_plan: bool = False,
-    ) -> dict[date, tuple[int, bytes]]:
-        """Write the new rows in ``session``; count them into ``out``; return the keys used."""
-        # One look-up of what this plan already stored, for every table at once.
-        existing: set[tuple[str, str, str]] = set()
-        if not new_plan:
-            params = {
-                "plan": plan_id,
-                "tables": sorted({b.table for b in batches}),
-                "keys": sorted({r.row_key for b in batches for r in b.rows}),
-            }
-            existing = {(str(st), str(t), str(k)) for st, t, k in session.execute(_STORED, params)}
-        new: list[tuple[RetainedBatch, RetainedRow]] = []
-        for b in batches:
-            fresh = [r for r in b.rows if (b.store, b.table, r.row_key) not in existing]
-            new += [(b, r) for r in fresh]
-            out[(b.store, b.table)] += len(fresh)
-        keys = self._data_keys(session, subject, {r.retain_until for _b, r in new})
+    ) -> tuple[list[dict[tuple[str, str], int]], dict[tuple[str, date], tuple[int, bytes]]]:
+        """Write the new rows in ``session``; count them per plan; return the keys used."""
+        outs: list[dict[tuple[str, str], int]] = []
+        new: list[tuple[str, str, RetainedBatch, RetainedRow]] = []
+        for plan_id, subject, batches in plans:
+            out = {(b.store, b.table): 0 for b in batches}
+            outs.append(out)
+            if not any(b.rows for b in batches):
+                continue
+            # One look-up of what this plan already stored, for every table at once.
+            existing: set[tuple[str, str, str]] = set()
+            if not new_plan:
+                params = {
+                    "plan": plan_id,
+                    "tables": sorted({b.table for b in batches}),
+                    "keys": sorted({r.row_key for b in batches for r in b.rows}),
+                }
+                found = session.execute(_STORED, params)
+                existing = {(str(st), str(t), str(k)) for st, t, k in found}
+            for b in batches:
+                fresh = [r for r in b.rows if (b.store, b.table, r.row_key) not in existing]
+                new += [(plan_id, subject, b, r) for r in fresh]
+                out[(b.store, b.table)] += len(fresh)
+        if not new:
+            return outs, {}
+        keys = self._data_keys(session, {(subject, r.retain_until) for _p, subject, _b, r in new})
         now = self._clock.now()
         records: list[dict[str, Any]] = []
-        for b, r in new:
-            kid, dk = keys[r.retain_until]
+        for plan_id, subject, b, r in new:
+            kid, dk = keys[(subject, r.retain_until)]
             plaintext = json.dumps(r.values, default=_jsonable, ensure_ascii=False).encode()
             context = _record_context(subject, b.store, b.table, r.row_key)
             nonce, ct = seal(dk, plaintext, context)
@@ -208,43 +223,45 @@ class VaultService:
                     "created_at": now,
                 }
             )
-        if records:
-            session.connection().execute(_NEW_RECORDS, records)
-        return keys
+        session.connection().execute(_NEW_RECORDS, records)
+        return outs, keys
 
     def _data_keys(
-        self, session: Session, subject: str, untils: set[date]
-    ) -> dict[date, tuple[int, bytes]]:
-        """The subject's data keys for these expiry dates: cached, then one look-up, then new."""
-        out = {u: self._keys[(subject, u)] for u in untils if (subject, u) in self._keys}
-        missing = sorted(untils - set(out))
+        self, session: Session, wanted: set[tuple[str, date]]
+    ) -> dict[tuple[str, date], tuple[int, bytes]]:
+        """The data keys of these (subject, expiry date) pairs: cached, then one look-up, then
+        new ones in one statement."""
+        out = {w: self._keys[w] for w in wanted if w in self._keys}
+        missing = wanted - set(out)
         if missing:
-            found = session.connection().execute(
-                _FIND_KEYS, {"subject": subject, "untils": missing}
-            )
-            for kid, until, wrapped in found:
-                ctx = _key_context(subject, until)
-                out[until] = (kid, self._wrapper.unwrap(wrapped, ctx))
-        missing = sorted(untils - set(out))
-        if missing:
-            plain = {u: new_data_key() for u in missing}
+            params = {
+                "subjects": sorted({s for s, _u in missing}),
+                "untils": sorted({u for _s, u in missing}),
+            }
+            for kid, subject, until, wrapped in session.connection().execute(_FIND_KEYS, params):
+                if (subject, until) in missing:
+                    ctx = _key_context(subject, until)
+                    out[(subject, until)] = (kid, self._wrapper.unwrap(wrapped, ctx))
+        absent = sorted(wanted - set(out))
+        if absent:
+            plain = {w: new_data_key() for w in absent}
             rows = [
                 {
                     "subject_pseudonym": subject,
-                    "retain_until": u,
-                    "wrapped_key": self._wrapper.wrap(dk, _key_context(subject, u)),
+                    "retain_until": until,
+                    "wrapped_key": self._wrapper.wrap(dk, _key_context(subject, until)),
                     "master_key_id": self._wrapper.key_id,
                     "created_at": self._clock.now(),
                 }
-                for u, dk in plain.items()
+                for (subject, until), dk in plain.items()
             ]
             try:
                 with session.begin_nested():
                     made = session.connection().execute(_NEW_KEYS, rows).all()
-                out.update({u: (kid, plain[u]) for kid, u in made})
+                out.update({(s, u): (kid, plain[(s, u)]) for kid, s, u in made})
             except IntegrityError:  # another worker made one of them meanwhile: one at a time
-                for u in missing:
-                    out[u] = self._data_key(session, subject, u)
+                for subject, until in absent:
+                    out[(subject, until)] = self._data_key(session, subject, until)
         return out
 
     def count(self, *, plan_id: str, store: str, table: str) -> int:

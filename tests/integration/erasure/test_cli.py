@@ -86,6 +86,45 @@ def test_erase_prints_a_summary_and_dry_run_changes_nothing(demo_env: str) -> No
     assert purge.exit_code == 0 and "would destroy" in purge.output
 
 
+@pytest.mark.redis
+def test_erase_from_a_file_erases_every_listed_subject(demo_env: str, tmp_path: Path) -> None:
+    engine = store_engine(demo_env)
+    first, second, third, *rest = user_ids(engine)
+    with engine.connect() as conn:
+        phone = conn.execute(text("SELECT phone FROM users WHERE id = :i"), {"i": second}).scalar()
+    listing = tmp_path / "leavers.txt"
+    listing.write_text(
+        f"# dormant accounts\nuser_id:{first}\n\nphone: {phone}\nuser_id:{third}\n"
+        f"user_id:{first}\n",
+        encoding="utf-8",
+    )
+    done = runner.invoke(app, ["erase", "--map", str(DEMO_MAP), "--from", str(listing)])
+    assert done.exit_code == 0, done.output
+    assert "3 erasure(s)" in done.output and "4 of 4 subject(s) erased completely" in done.output
+    assert user_ids(engine) == rest
+    engine.dispose()
+
+
+def test_erase_from_a_file_names_the_bad_line_without_its_value(
+    demo_env: str, tmp_path: Path
+) -> None:
+    listing = tmp_path / "leavers.txt"
+    listing.write_text("user_id:1\nmobile:13800000000\n", encoding="utf-8")
+    result = runner.invoke(app, ["erase", "--map", str(DEMO_MAP), "--from", str(listing)])
+    assert result.exit_code == 2
+    assert "line 2" in result.output and "13800000000" not in result.output
+    zh = runner.invoke(
+        app, ["erase", "--map", str(DEMO_MAP), "--from", str(listing), "--lang", "zh-CN"]
+    )
+    assert "第 2 行" in zh.output
+    both = runner.invoke(
+        app, ["erase", "--map", str(DEMO_MAP), "--from", str(listing), "--user-id", "1"]
+    )
+    assert both.exit_code == 2 and "--from" in both.output
+    missing = runner.invoke(app, ["erase", "--map", str(DEMO_MAP), "--from", "nope.txt"])
+    assert missing.exit_code == 2 and "nope.txt" in missing.output
+
+
 def test_erase_needs_exactly_one_identifier(demo_env: str) -> None:
     result = runner.invoke(app, ["erase", "--map", str(DEMO_MAP)])
     assert result.exit_code != 0
