@@ -25,6 +25,7 @@ from exitright.connectors.redis import RedisConnector
 from exitright.connectors.sql import SqlConnector, store_engine
 from exitright.datamap.model import DataMap, FilesStore, RedisStore, SqlStore
 from exitright.db.engine import make_engine
+from exitright.erasure.planner import PlannedStep, plan_steps
 from exitright.erasure.sealing import PlanSealer
 from exitright.errors import ErrorCode, ExitRightError
 from exitright.keys import load_key
@@ -71,6 +72,8 @@ class ErasureContext:
     # context's life: an engine per plan would connect anew and compile every statement again.
     store_engines: dict[str, Engine] = field(default_factory=dict)
     store_clients: dict[str, redis.Redis[bytes]] = field(default_factory=dict)
+    # The ordered steps of each map (by digest): the same for every subject.
+    planned: dict[str, list[PlannedStep]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
@@ -100,6 +103,17 @@ class ErasureContext:
         if known is None or known[0] is not dm:
             known = self.digests[id(dm)] = (dm, map_digest(dm))
         return known[1]
+
+    def steps(self, dm: DataMap) -> list[PlannedStep]:
+        """``plan_steps(dm)``, computed once per map for this context."""
+        digest = self.digest(dm)
+        known = self.planned.get(digest)
+        if known is None:
+            with self._lock:
+                if len(self.planned) > MAX_SHAPES:
+                    self.planned.clear()
+                known = self.planned[digest] = plan_steps(dm)
+        return known
 
     def engines(self, dm: DataMap) -> dict[str, Engine]:
         """An engine for every SQL store of ``dm``: the one given, else one kept per URL."""

@@ -31,7 +31,6 @@ from exitright.erasure.context import (
 from exitright.erasure.context import map_digest as map_digest
 from exitright.erasure.executor import PLANS, STEPS, STORE_ERRORS, execute, run_plan
 from exitright.erasure.models import ErasurePlan, ErasureStep, Step
-from exitright.erasure.planner import plan_steps
 from exitright.erasure.sealing import PlanSecrets
 from exitright.erasure.steps import EMPTY_COUNTS, Observer, StepRunner
 from exitright.errors import ErrorCode, ExitRightError
@@ -251,7 +250,7 @@ def measure_subject(
             status="pending",
             attempts=0,
         )
-        for p in plan_steps(dm)
+        for p in ctx.steps(dm)
     ]
     secrets = PlanSecrets(ids)
     runner = StepRunner(ctx, dm, plan, secrets, connectors, lambda _e: None, steps=steps)
@@ -319,7 +318,7 @@ def dry_run(ctx: ErasureContext, dm: DataMap, lookup: Lookup) -> Summary:
         fake = ErasurePlan(id="dry-run", subject_pseudonym=_pseudonym(ctx, dm, ids, lookup))
         runner = StepRunner(ctx, dm, fake, PlanSecrets(ids), connectors, lambda _e: None)
         summary = Summary(None, fake.subject_pseudonym, found, "dry-run")
-        for p in plan_steps(dm):
+        for p in ctx.steps(dm):
             if p.kind in ("residual", "sql.maintenance"):
                 continue
             step = Step(seq=p.seq, kind=p.kind, store=p.store, target=p.target, idx=p.index)
