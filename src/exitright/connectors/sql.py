@@ -117,6 +117,7 @@ class SqlConnector(SubjectConditions):
         self._owns_engine = engine is None
         self._schemas = schemas if schemas is not None else {}
         self._tx: Connection | None = None
+        self._generic_tx: Connection | None = None
         # Keys of tables processed after a table they are found through (reverse and many-to-many
         # links), captured before anything changed: see ``pin`` and datamap/graph.py.
         self.pinned: dict[str, list[Any]] = {}
@@ -247,18 +248,21 @@ class SqlConnector(SubjectConditions):
                 self._tx = None
 
     @contextmanager
-    def reads_on(self, conn: Connection) -> Iterator[None]:
-        """Run this connector's reads on ``conn`` inside the block: the plans of a chunk are
-        measured in one read transaction (one snapshot, one commit) instead of one per read."""
-        self._tx = conn
+    def reads_on(self, conn: Connection, generic: Connection | None = None) -> Iterator[None]:
+        """Run this connector's reads on ``conn`` inside the block (those that ask for a generic
+        plan on ``generic``, if given: see :func:`reading`): the plans of a chunk are measured in
+        shared read transactions instead of one per read."""
+        self._tx, self._generic_tx = conn, generic
         try:
             yield
         finally:
-            self._tx = None
+            self._tx = self._generic_tx = None
 
     @contextmanager
     def _reading(self, *, generic: bool = False) -> Iterator[Connection]:
-        if self._tx is not None:
+        if generic and self._generic_tx is not None:
+            yield self._generic_tx
+        elif self._tx is not None:
             yield self._tx
         else:
             with reading(self.engine, generic=generic) as conn:

@@ -141,8 +141,19 @@ def _erase_chunk(
     engines = ctx.engines(dm)
     try:
         with ExitStack() as shared:
-            # One read transaction per SQL store for the whole chunk's measuring.
-            dbs = {n: shared.enter_context(reading(e, generic=True)) for n, e in engines.items()}
+            # Shared read transactions per SQL store for the whole chunk's measuring: on
+            # PostgreSQL a second one for the statements that want a generic plan (the counts);
+            # the rest plan better with the subjects' values (reading retained rows: 0.9 ms a
+            # subject against 3.6 ms with a generic plan).
+            dbs = {
+                n: (
+                    shared.enter_context(reading(e)),
+                    shared.enter_context(reading(e, generic=True))
+                    if e.dialect.name == "postgresql"
+                    else None,
+                )
+                for n, e in engines.items()
+            }
             for lookup in lookups:
                 _measure_one(ctx, dm, lookup, worker, dbs, measured, slots, seen)
             _read_early(ctx, [m for m, _c in measured], dbs)
@@ -155,6 +166,8 @@ def _erase_chunk(
         _member(ctx, dm, p.plan, p.steps, m.secrets, connectors, p.kept, observe)
         for p, (m, connectors) in zip(planned, measured, strict=True)
     ]
+    if not members:  # every lookup refused
+        return [s for s in slots if isinstance(s, ExitRightError)]
     observe("planned")
     union = ctx.open(dm)
     try:
@@ -173,7 +186,7 @@ def _measure_one(
     dm: DataMap,
     lookup: Lookup,
     worker: str,
-    dbs: dict[str, Connection],
+    dbs: dict[str, tuple[Connection, Connection | None]],
     measured: list[tuple[Measured, Connectors]],
     slots: list[int | ExitRightError],
     seen: dict[str, int],
@@ -185,7 +198,7 @@ def _measure_one(
         with ExitStack() as stack:
             for name, c in connectors.items():
                 if isinstance(c, SqlConnector):
-                    stack.enter_context(c.reads_on(dbs[name]))
+                    stack.enter_context(c.reads_on(*dbs[name]))
             m = measure_subject(
                 ctx, dm, lookup, connectors, request_id=None, worker=worker, early=False
             )
@@ -208,7 +221,11 @@ def _measure_one(
     measured.append((m, connectors))
 
 
-def _read_early(ctx: ErasureContext, measured: list[Measured], dbs: dict[str, Connection]) -> None:
+def _read_early(
+    ctx: ErasureContext,
+    measured: list[Measured],
+    dbs: dict[str, tuple[Connection, Connection | None]],
+) -> None:
     """The small retain steps' rows of every subject, for the vault: one statement per table
     for the whole chunk (each row tagged with its subject), still before anything changes."""
     if not measured:
@@ -229,7 +246,7 @@ def _read_early(ctx: ErasureContext, measured: list[Measured], dbs: dict[str, Co
                     if runner is not None:
                         conn = runner.connectors[store]
                         assert isinstance(conn, SqlConnector)
-                        stack.enter_context(conn.reads_on(dbs[store]))
+                        stack.enter_context(conn.reads_on(*dbs[store]))
                 got: list[retaining.Converted | None] = []
                 for start in range(0, len(small), READ_WIDTH):
                     part = small[start : start + READ_WIDTH]
@@ -287,6 +304,8 @@ def _run(chunk: _Chunk) -> None:
             _run_maintenance(chunk, seq)
         elif kind == "residual" and chunk.dm.residual.mode != "full":
             _run_residual(chunk, seq)
+        elif _store_of(chunk, seq) is not None:  # too many rows for one transaction together
+            _run_split(chunk, seq)
         else:
             for m in chunk.members:
                 st = _open(m, seq)
@@ -320,9 +339,10 @@ def _keep_leases(chunk: _Chunk) -> None:
             flush(chunk.ctx, m.plan.id, m.journal, _noop)
 
 
-def _combinable(chunk: _Chunk, seq: int) -> tuple[str, int] | None:
-    """(store, rows) when step ``seq`` can run once for every member that still has work."""
-    rows, store, kind = 0, None, None
+def _store_of(chunk: _Chunk, seq: int) -> str | None:
+    """The SQL store of step ``seq`` when it can run for several members at once: it changes
+    rows by condition, or is a retain step whose rows every member has in the vault already."""
+    store = None
     for m in chunk.members:
         st = _open(m, seq)
         if st is None:
@@ -331,11 +351,42 @@ def _combinable(chunk: _Chunk, seq: int) -> tuple[str, int] | None:
             return None  # its rows are not in the vault yet: subject by subject
         if st.kind not in (*BY_CONDITION, "sql.retain"):
             return None
-        store, kind = st.store, st.kind
-        rows += st.matched or 0
-    if store is None or kind is None or rows > chunk.ctx.batch_size:
+        store = st.store
+    return store
+
+
+def _combinable(chunk: _Chunk, seq: int) -> tuple[str, int] | None:
+    """(store, rows) when step ``seq`` can run once for every member with work left on it,
+    within one batch of rows."""
+    store = _store_of(chunk, seq)
+    rows = sum((st.matched or 0) for m in chunk.members if (st := _open(m, seq)))
+    if store is None or rows > chunk.ctx.batch_size:
         return None
     return store, rows
+
+
+def _run_split(chunk: _Chunk, seq: int) -> None:
+    """Step ``seq`` with more rows than a batch for the chunk together: members in groups of at
+    most a batch of rows, each group at once; a member with more than a batch on its own."""
+    limit = chunk.ctx.batch_size
+    part: list[_Member] = []
+    rows = 0
+    for m in chunk.members:
+        st = _open(m, seq)
+        if st is None:
+            continue
+        n = st.matched or 0
+        if n > limit:
+            if not run_group(chunk.ctx, m.runner, [st], m.journal, chunk.observe):
+                m.failed = True
+            continue
+        if part and rows + n > limit:
+            _run_union(chunk, [seq], part)
+            part, rows = [], 0
+        part.append(m)
+        rows += n
+    if part:
+        _run_union(chunk, [seq], part)
 
 
 def _union_group(chunk: _Chunk, start: int) -> list[int]:
@@ -353,8 +404,11 @@ def _union_group(chunk: _Chunk, start: int) -> list[int]:
     return group
 
 
-def _union_runner(chunk: _Chunk, steps: list[Step]) -> StepRunner:
-    """A runner whose SQL connectors run for every live member's subject at once."""
+def _union_runner(
+    chunk: _Chunk, steps: list[Step], members: list[_Member] | None = None
+) -> StepRunner:
+    """A runner whose SQL connectors run for the live ``members``' subjects (default: the
+    chunk's) at once."""
     plan = ErasurePlan(id="chunk", subject_pseudonym="chunk")
     # fresh: the vault is not counted for this runner (each member counts its own rows)
     runner = StepRunner(
@@ -367,18 +421,21 @@ def _union_runner(chunk: _Chunk, steps: list[Step]) -> StepRunner:
         steps=steps,
         fresh=True,
     )
-    live = [m for m in chunk.members if not m.failed]
+    live = [m for m in (chunk.members if members is None else members) if not m.failed]
     for name, conn in chunk.union.items():
         if isinstance(conn, SqlConnector):
             conn.use_all([c for m in live if isinstance(c := m.connectors[name], SqlConnector)])
     return runner
 
 
-def _union_step(chunk: _Chunk, seq: int, *, every: bool = False) -> Step:
-    """Step ``seq`` for the whole chunk: its rows counted over the members that still have work
-    on it (``every``: over all members, for the maintenance step's list of changed tables)."""
-    first = next(st for m in chunk.members if (st := m.steps.get(seq)))
-    counted = [st for m in chunk.members if (st := m.steps.get(seq) if every else _open(m, seq))]
+def _union_step(
+    chunk: _Chunk, seq: int, members: list[_Member] | None = None, *, every: bool = False
+) -> Step:
+    """Step ``seq`` for ``members`` (default: the chunk's): its rows counted over those with
+    work left on it (``every``: over all, for the maintenance step's list of changed tables)."""
+    among = chunk.members if members is None else members
+    first = next(st for m in among if (st := m.steps.get(seq)))
+    counted = [st for m in among if (st := m.steps.get(seq) if every else _open(m, seq))]
     return Step(
         seq=seq,
         kind=first.kind,
@@ -389,15 +446,17 @@ def _union_step(chunk: _Chunk, seq: int, *, every: bool = False) -> Step:
     )
 
 
-def _run_union(chunk: _Chunk, group: list[int]) -> None:
-    """Run ``group``'s steps once for the chunk in one store transaction; record each member."""
+def _run_union(chunk: _Chunk, group: list[int], members: list[_Member] | None = None) -> None:
+    """Run ``group``'s steps once for ``members`` (default: the chunk's) in one store
+    transaction; record each member's outcome."""
     ctx = chunk.ctx
-    steps = [_union_step(chunk, seq) for seq in group]
-    runner = _union_runner(chunk, steps)
+    among = chunk.members if members is None else members
+    steps = [_union_step(chunk, seq, among) for seq in group]
+    runner = _union_runner(chunk, steps, among)
     for st in steps:
         if st.kind == "sql.retain":
             keys: list[Any] = []
-            for m in chunk.members:
+            for m in among:
                 if _open(m, st.seq) is not None:
                     keys += m.kept[st.seq][0]
             runner.prefetched[st.seq] = (keys, 0)
@@ -413,7 +472,7 @@ def _run_union(chunk: _Chunk, group: list[int]) -> None:
     except STORE_ERRORS as exc:
         error = type(exc).__name__  # driver messages can quote values
     now = ctx.clock.now()
-    done = [(m, own) for seq in group for m in chunk.members if (own := _open(m, seq))]
+    done = [(m, own) for seq in group for m in among if (own := _open(m, seq))]
     for m, own in done:
         outcome: StepOutcome = ({}, {"error": error}, False)
         if error is None:

@@ -63,10 +63,14 @@ def vault_rows(engine: Engine) -> list[tuple[str, str, int]]:
     return [(r[0], r[1], int(r[2])) for r in rows]
 
 
+@pytest.mark.parametrize("batch", [500, 4], ids=["one-transaction", "split"])
 def test_a_chunked_erasure_ends_as_one_by_one(
-    two_platforms: tuple[str, str], tmp_path: Path
+    two_platforms: tuple[str, str], tmp_path: Path, batch: int
 ) -> None:
-    """Same platform end state, same counts per subject, same vault; other users untouched."""
+    """Same platform end state, same counts per subject, same vault; other users untouched.
+
+    With a batch of 4 rows the chunk's steps are split into groups of members, and members with
+    more rows than that run theirs alone, in batches."""
     url_a, url_b = two_platforms
     dm_a, dm_b = demo_map(url_a, tmp_path / "a"), demo_map(url_b, tmp_path / "b")
     a, b = store_engine(url_a), store_engine(url_b)
@@ -76,12 +80,12 @@ def test_a_chunked_erasure_ends_as_one_by_one(
         before = checksum_of_subject(dm_a, a, subject_ids(dm_a, a, spared))
         lookups = [Lookup("user_id", str(uid)) for uid in erased]
         (tmp_path / "one").mkdir()
-        with context(tmp_path / "one", sql_engines={"platform": b}) as ctx:
+        with context(tmp_path / "one", sql_engines={"platform": b}, batch_size=batch) as ctx:
             alone = [erase_subject(ctx, dm_b, lk) for lk in lookups]
             vault_alone = vault_rows(ctx.engine)
         (tmp_path / "many").mkdir()
         events: list[str] = []
-        with context(tmp_path / "many", sql_engines={"platform": a}) as ctx:
+        with context(tmp_path / "many", sql_engines={"platform": a}, batch_size=batch) as ctx:
             together = erase_subjects(ctx, dm_a, lookups, chunk=4, observe=events.append)
             vault_together = vault_rows(ctx.engine)
             with ctx.engine.connect() as conn:
@@ -126,6 +130,7 @@ def test_each_lookup_gets_its_own_outcome(tmp_path: Path) -> None:
         ]
         with context(tmp_path, sql_engines={"platform": engine}) as ctx:
             out = erase_subjects(ctx, dm, lookups)
+            none = erase_subjects(ctx, dm, [Lookup("nickname", "y")])  # type: ignore[arg-type]
             with ctx.engine.connect() as conn:
                 plans = conn.scalar(select(func.count()).select_from(ErasurePlan))
     finally:
@@ -137,6 +142,7 @@ def test_each_lookup_gets_its_own_outcome(tmp_path: Path) -> None:
     assert again is first  # the same account: one plan, one erasure
     assert isinstance(nobody, Summary) and not nobody.found and nobody.status == "completed"
     assert plans == 2
+    assert len(none) == 1 and isinstance(none[0], ExitRightError)
 
 
 def test_a_residue_fails_only_its_own_subject_with_its_location(tmp_path: Path) -> None:
