@@ -6,29 +6,19 @@ Usage: python -m tests.integration.erasure.crash_batch \
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 from pathlib import Path
 
 from exitright.connectors.sql import store_engine
 from exitright.erasure.batch import erase_subjects
 from exitright.erasure.service import Lookup
-from tests.integration.erasure.helpers import context, demo_map
+from tests.integration.erasure.helpers import context, demo_map, killer
 
 
 def main() -> None:
     """Erase the users in chunks of 3; die hard at the NTH event starting with EVENT."""
     tmp, engine_url, platform_url, uploads, event, nth, *users = sys.argv[1:]
-    seen = 0
-
-    def observe(name: str) -> None:
-        nonlocal seen
-        if name.startswith(event):
-            seen += 1
-            if seen == int(nth):
-                os.kill(os.getpid(), signal.SIGKILL)
-
+    observe = killer(event, int(nth))
     dm = demo_map(platform_url, Path(uploads))
     engine = store_engine(platform_url)
     with context(Path(tmp), url=engine_url, sql_engines={"platform": engine}) as ctx:

@@ -6,28 +6,18 @@ Usage: python -m tests.integration.erasure.crash_worker \
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 from pathlib import Path
 
 from exitright.connectors.sql import store_engine
 from exitright.erasure.executor import run_plan
-from tests.integration.erasure.helpers import context, demo_map
+from tests.integration.erasure.helpers import context, demo_map, killer
 
 
 def main() -> None:
     """Run the plan; die hard at the NTH occurrence of EVENT (a prefix such as ``vault:``)."""
     tmp, engine_url, platform_url, uploads, plan_id, event, nth = sys.argv[1:8]
-    seen = 0
-
-    def observe(name: str) -> None:
-        nonlocal seen
-        if name.startswith(event):
-            seen += 1
-            if seen == int(nth):
-                os.kill(os.getpid(), signal.SIGKILL)
-
+    observe = killer(event, int(nth))
     dm = demo_map(platform_url, Path(uploads))
     engine = store_engine(platform_url)
     with context(Path(tmp), url=engine_url, batch_size=3, sql_engines={"platform": engine}) as ctx:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from sqlalchemy import Engine, MetaData, select, text
 
@@ -28,6 +31,28 @@ from tests import servers
 
 DEMO_MAP = Path(str(resources.files("exitright.demo") / "datamap.yaml"))
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+# The SQL backends a demo-map test runs on (PostgreSQL and MariaDB marked, for -m selection).
+SQL_BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+
+
+def killer(event: str, nth: int) -> Callable[[str], None]:
+    """An observer that SIGKILLs this process at the ``nth`` event starting with ``event``."""
+    seen = 0
+
+    def observe(name: str) -> None:
+        nonlocal seen
+        if name.startswith(event):
+            seen += 1
+            if seen == nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return observe
 
 
 def demo_map(platform_url: str, uploads: Path, redis_url: str | None = None) -> DataMap:

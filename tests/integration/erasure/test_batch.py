@@ -17,6 +17,7 @@ from exitright.errors import ExitRightError
 from exitright.vault.models import VaultRecord
 from tests import servers
 from tests.integration.erasure.helpers import (
+    SQL_BACKENDS,
     checksum_of_subject,
     context,
     demo_map,
@@ -27,13 +28,7 @@ from tests.integration.erasure.helpers import (
 )
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
+@pytest.fixture(params=SQL_BACKENDS)
 def two_platforms(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Two identical seeded demo platforms on one backend (uploads under tmp_path/a, /b)."""
     if request.param == "sqlite":

@@ -14,6 +14,7 @@ from exitright.erasure.models import ErasurePlan, ErasureStep
 from exitright.erasure.service import Lookup, dry_run, erase_subject
 from tests import servers
 from tests.integration.erasure.helpers import (
+    SQL_BACKENDS,
     checksum_of_subject,
     context,
     demo_map,
@@ -23,13 +24,7 @@ from tests.integration.erasure.helpers import (
 )
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
+@pytest.fixture(params=SQL_BACKENDS)
 def platform_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty platform database on each SQL backend."""
     if request.param == "sqlite":
