@@ -32,10 +32,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
 from exitright.connectors.base import SubjectIds
-from exitright.connectors.sql import SqlConnector, reading
+from exitright.connectors.sql import SqlConnector
 from exitright.connectors.sql_residual import any_residual
 from exitright.datamap.model import DataMap
 from exitright.erasure import retain as retaining
@@ -56,9 +54,12 @@ from exitright.erasure.sealing import PlanSecrets
 from exitright.erasure.service import (
     Lookup,
     Measured,
+    SharedReads,
     Summary,
     measure_subject,
     persist_plans,
+    reading_through,
+    shared_reads,
     summary_of,
     verify_map,
 )
@@ -138,22 +139,8 @@ def _erase_chunk(
     measured: list[tuple[Measured, Connectors]] = []
     slots: list[int | ExitRightError] = []
     seen: dict[str, int] = {}
-    engines = ctx.engines(dm)
     try:
-        with ExitStack() as shared:
-            # Shared read transactions per SQL store for the whole chunk's measuring: on
-            # PostgreSQL a second one for the statements that want a generic plan (the counts);
-            # the rest plan better with the subjects' values (reading retained rows: 0.9 ms a
-            # subject against 3.6 ms with a generic plan).
-            dbs = {
-                n: (
-                    shared.enter_context(reading(e)),
-                    shared.enter_context(reading(e, generic=True))
-                    if e.dialect.name == "postgresql"
-                    else None,
-                )
-                for n, e in engines.items()
-            }
+        with shared_reads(ctx, dm) as dbs:
             for lookup in lookups:
                 _measure_one(ctx, dm, lookup, worker, dbs, measured, slots, seen)
             _read_early(ctx, [m for m, _c in measured], dbs)
@@ -186,7 +173,7 @@ def _measure_one(
     dm: DataMap,
     lookup: Lookup,
     worker: str,
-    dbs: dict[str, tuple[Connection, Connection | None]],
+    dbs: SharedReads,
     measured: list[tuple[Measured, Connectors]],
     slots: list[int | ExitRightError],
     seen: dict[str, int],
@@ -195,10 +182,7 @@ def _measure_one(
     while measuring) reading through the chunk's shared read transactions."""
     connectors = ctx.open(dm)
     try:
-        with ExitStack() as stack:
-            for name, c in connectors.items():
-                if isinstance(c, SqlConnector):
-                    stack.enter_context(c.reads_on(*dbs[name]))
+        with reading_through(connectors, dbs):
             m = measure_subject(
                 ctx, dm, lookup, connectors, request_id=None, worker=worker, early=False
             )
@@ -224,7 +208,7 @@ def _measure_one(
 def _read_early(
     ctx: ErasureContext,
     measured: list[Measured],
-    dbs: dict[str, tuple[Connection, Connection | None]],
+    dbs: SharedReads,
 ) -> None:
     """The small retain steps' rows of every subject, for the vault: one statement per table
     for the whole chunk (each row tagged with its subject), still before anything changes."""

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exitright.connectors.base import SubjectIds
-from exitright.connectors.sql import SqlConnector
+from exitright.connectors.sql import SqlConnector, reading
 from exitright.datamap.loader import problem_error
 from exitright.datamap.model import DataMap, IdentifierKind
 from exitright.datamap.validate import Problem
@@ -180,9 +181,10 @@ def _plan(
     verify_map(dm, ctx)
     connectors = ctx.open(dm)
     try:
-        measured = measure_subject(
-            ctx, dm, lookup, connectors, request_id=request_id, worker=worker
-        )
+        with shared_reads(ctx, dm) as dbs, reading_through(connectors, dbs):
+            measured = measure_subject(
+                ctx, dm, lookup, connectors, request_id=request_id, worker=worker
+            )
     except BaseException:
         close_all(connectors)
         raise
@@ -196,6 +198,39 @@ def _plan(
         raise
     planned.connectors = connectors if worker is not None else None
     return planned
+
+
+# Per SQL store: the read transaction for measuring, and on PostgreSQL a second one whose
+# statements get generic plans (see ``connectors.sql.reading``).
+SharedReads = dict[str, tuple[Connection, Connection | None]]
+
+
+@contextmanager
+def shared_reads(ctx: ErasureContext, dm: DataMap) -> Iterator[SharedReads]:
+    """Read transactions shared by every read that measures plans (one commit each, not one
+    per read). On PostgreSQL the counts get generic plans in the second; the other reads plan
+    better with the subjects' values (the chunked read of retained rows: 0.9 ms a subject
+    against 3.6 ms with a generic plan)."""
+    with ExitStack() as stack:
+        yield {
+            name: (
+                stack.enter_context(reading(engine)),
+                stack.enter_context(reading(engine, generic=True))
+                if engine.dialect.name == "postgresql"
+                else None,
+            )
+            for name, engine in ctx.engines(dm).items()
+        }
+
+
+@contextmanager
+def reading_through(connectors: Connectors, dbs: SharedReads) -> Iterator[None]:
+    """Inside the block, the SQL ``connectors`` read through the shared transactions."""
+    with ExitStack() as stack:
+        for name, conn in connectors.items():
+            if isinstance(conn, SqlConnector):
+                stack.enter_context(conn.reads_on(*dbs[name]))
+        yield
 
 
 @dataclass
