@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from exitright.clock import SystemClock  # noqa: E402  # after the path set-up above
-from exitright.connectors.sql import store_engine  # noqa: E402
+from exitright.connectors.sql_engine import store_engine  # noqa: E402
 from exitright.datamap.loader import load_map  # noqa: E402
 from exitright.db import migrate  # noqa: E402
 from exitright.db.engine import make_engine  # noqa: E402

@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE))  # bench/harness.py
 from harness import ADMIN_URL, databases, load_average, sqlalchemy_url  # noqa: E402
 
 from exitright.clock import SystemClock  # noqa: E402
-from exitright.connectors.sql import store_engine  # noqa: E402
+from exitright.connectors.sql_engine import store_engine  # noqa: E402
 from exitright.datamap.loader import load_map  # noqa: E402
 from exitright.db import migrate  # noqa: E402
 from exitright.db.engine import make_engine  # noqa: E402

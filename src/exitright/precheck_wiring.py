@@ -22,7 +22,7 @@ from exitright.cancellation.prechecks import parse_pre_checks
 from exitright.clock import Clock
 from exitright.config import Settings
 from exitright.connectors.base import SubjectIds
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.connectors.sql_precheck import SqlCountProbe, check_sql_stores
 from exitright.datamap.model import DataMap, SqlStore
 from exitright.erasure import service as erasure

@@ -25,21 +25,18 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
-    create_engine,
     delete,
-    event,
     func,
     inspect,
     literal,
     select,
-    text,
     union_all,
     update,
 )
-from sqlalchemy.engine import make_url
 
 from exitright.connectors.base import SubjectIds
 from exitright.connectors.sql_conditions import SubjectConditions, subject_values
+from exitright.connectors.sql_engine import reading, store_engine
 from exitright.datamap.model import (
     ColumnLink,
     IdentifierKind,
@@ -51,46 +48,6 @@ from exitright.datamap.validate import Problem
 from exitright.erasure.anonymize import Hasher, apply, needs_value
 
 OnBatch = Callable[[int], None]
-
-
-def _sqlite_store_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cur = dbapi_connection.cursor()
-    try:
-        # Overwrite erased content in the file; wait for the platform's writers instead of failing.
-        cur.execute("PRAGMA secure_delete=ON")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-    finally:
-        cur.close()
-
-
-def store_engine(url: str) -> Engine:
-    """An engine for a platform store; SQLite gets ``secure_delete`` (and no journal change)."""
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_store_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-@contextmanager
-def reading(engine: Engine, *, generic: bool = False) -> Iterator[Connection]:
-    """A connection for reads; with psycopg its transaction is committed rather than rolled back.
-
-    psycopg drops every prepared statement at a ROLLBACK (which is how a pool resets a returned
-    connection), so committing keeps them: our statements have one text for every subject (list
-    parameters are arrays), and the driver prepares them after a few runs. ``generic`` also asks
-    PostgreSQL (12+) for a generic plan in this transaction: the count and residual statements
-    are many indexed look-ups that take longer to plan than to run (3 ms against 0.7 ms on the
-    demo map), and they have no ``ORDER BY … LIMIT`` for a generic plan to get wrong.
-    """
-    with engine.connect() as conn:
-        version = conn.dialect.server_version_info or (0,)
-        if generic and conn.dialect.name == "postgresql" and version >= (12,):
-            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-        yield conn
-        if conn.dialect.driver == "psycopg":
-            conn.commit()  # a read-only transaction: nothing to write, prepared statements kept
 
 
 def is_text(column: Column[Any]) -> bool:
@@ -446,41 +403,6 @@ class SqlConnector(SubjectConditions):
         elif start:
             extra.append(t.c[start].label("_start"))
         return extra
-
-    # After erasure ------------------------------------------------------------------------
-
-    def maintenance(self, tables: Sequence[str]) -> dict[str, Any]:
-        """After an erasure: checkpoint SQLite's WAL now; on a server database, schedule the
-        tables for :meth:`vacuum` (it costs a pass over the table, so it is batched)."""
-        names = sorted({n for n in tables if n in self.store.tables})
-        if self.engine.dialect.name != "sqlite":
-            return {"scheduled": names}
-        # Idle pooled connections hold no read snapshot (the pool rolls back on return), so the
-        # checkpoint completes without closing them; "busy" in the result would say otherwise.
-        with self.engine.connect() as conn:
-            busy, log, done = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
-        return {
-            "checkpoint": "complete" if busy == 0 else "busy",
-            "wal_frames": int(log),
-            "checkpointed": int(done),
-        }
-
-    def vacuum(self, tables: Sequence[str]) -> dict[str, Any]:
-        """Make old row versions go: VACUUM on PostgreSQL, OPTIMIZE TABLE on MariaDB/MySQL."""
-        dialect = self.engine.dialect.name
-        quote = self.engine.dialect.identifier_preparer.quote
-        names = sorted({n for n in tables if n in self.store.tables})
-        if dialect == "postgresql":
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for n in names:
-                    conn.execute(text(f"VACUUM (ANALYZE) {quote(self.table(n).name)}"))
-            return {"vacuumed": len(names)}
-        if dialect in ("mysql", "mariadb"):
-            with self.engine.connect() as conn:
-                for n in names:
-                    conn.execute(text(f"OPTIMIZE TABLE {quote(self.table(n).name)}")).all()
-            return {"optimized": len(names)}
-        return {}
 
     def close(self) -> None:
         """Dispose of the engine if this connector created it."""

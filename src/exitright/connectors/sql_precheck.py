@@ -23,7 +23,7 @@ from exitright.cancellation.ports import Identifiers
 from exitright.cancellation.precheck_run import PreCheckUnavailableError
 from exitright.cancellation.prechecks import PreCheck
 from exitright.connectors.base import SubjectIds
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.datamap.model import DataMap, SqlStore
 from exitright.errors import ExitRightError
 

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, func, or_, select
 
 from exitright.connectors.base import Hit, SubjectIds
-from exitright.connectors.sql import SqlConnector, is_text, reading
+from exitright.connectors.sql import SqlConnector, is_text
 from exitright.connectors.sql_conditions import identifier_values
+from exitright.connectors.sql_engine import reading
 from exitright.datamap.model import ColumnLink, IdentifierLink
 
 MAX_HITS_PER_COLUMN = 5

@@ -22,7 +22,8 @@ from exitright.clock import Clock, SystemClock
 from exitright.config import Settings
 from exitright.connectors.files import FilesConnector
 from exitright.connectors.redis import RedisConnector
-from exitright.connectors.sql import SqlConnector, store_engine
+from exitright.connectors.sql import SqlConnector
+from exitright.connectors.sql_engine import store_engine
 from exitright.datamap.model import DataMap, FilesStore, RedisStore, SqlStore
 from exitright.db.engine import make_engine
 from exitright.erasure.planner import PlannedStep, plan_steps

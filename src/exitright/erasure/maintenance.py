@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exitright.connectors.sql import SqlConnector
+from exitright.connectors.sql_maintenance import vacuum
 from exitright.datamap.model import DataMap
 from exitright.erasure.context import ErasureContext, close_all
 from exitright.erasure.models import ErasureStep
@@ -50,7 +51,7 @@ def run_maintenance(ctx: ErasureContext, dm: DataMap, *, dry_run: bool = False) 
         for store, names in tables.items():
             conn = connectors[store]
             if isinstance(conn, SqlConnector):
-                conn.vacuum(sorted(names))
+                vacuum(conn, sorted(names))
     finally:
         close_all(connectors)
     done_at = ctx.clock.now().isoformat()

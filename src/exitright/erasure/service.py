@@ -18,7 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exitright.connectors.base import SubjectIds
-from exitright.connectors.sql import SqlConnector, reading
+from exitright.connectors.sql import SqlConnector
+from exitright.connectors.sql_engine import reading
 from exitright.datamap.loader import problem_error
 from exitright.datamap.model import DataMap, IdentifierKind
 from exitright.datamap.validate import Problem

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement
 from exitright.connectors.files import FilesConnector
 from exitright.connectors.redis import RedisConnector
 from exitright.connectors.sql import SqlConnector
+from exitright.connectors.sql_maintenance import after_erasure
 from exitright.connectors.sql_residual import sql_residual
 from exitright.datamap.graph import reverse_linked
 from exitright.datamap.model import ColumnLink, DataMap, IdentifierLink, Method, detach_methods
@@ -153,7 +154,7 @@ class StepRunner:
                 for s in self.steps
                 if s.store == step.store and s.kind in EMPTY_COUNTS and (s.matched or 0) > 0
             ]
-            return {}, conn.maintenance(touched), True
+            return {}, after_erasure(conn, touched), True
         assert spec is not None
         if step.kind == "sql.detach":
             link = spec.link[step.idx or 0]

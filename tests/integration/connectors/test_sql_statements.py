@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from exitright.connectors.sql import reading, store_engine
+from exitright.connectors.sql_engine import reading, store_engine
 from exitright.erasure.service import Lookup, erase_subject
 from tests import servers
 from tests.integration.erasure.helpers import context, demo_map, seed, user_ids

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.erasure.batch import erase_subjects
 from exitright.erasure.service import Lookup
 from tests.integration.erasure.helpers import context, demo_map, killer

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, MetaData, select, text
 
 from exitright.clock import FixedClock
 from exitright.connectors.base import SubjectIds
-from exitright.connectors.sql import SqlConnector, store_engine
+from exitright.connectors.sql import SqlConnector
+from exitright.connectors.sql_engine import store_engine
 from exitright.datamap.loader import load_map
 from exitright.datamap.model import DataMap
 from exitright.db import migrate

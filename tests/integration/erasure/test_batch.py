@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.erasure.batch import erase_subjects
 from exitright.erasure.models import ErasurePlan, ErasureStep
 from exitright.erasure.service import Lookup, Summary, erase_subject

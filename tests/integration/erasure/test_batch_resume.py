@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from exitright.clock import FixedClock
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.erasure.batch import erase_subjects
 from exitright.erasure.models import ErasurePlan, ErasureStep
 from exitright.erasure.service import Lookup, resume

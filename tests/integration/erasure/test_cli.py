@@ -11,7 +11,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from exitright.cli import app
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from tests import servers
 from tests.integration.erasure.helpers import DEMO_MAP, seed, user_ids
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.erasure.maintenance import pending, run_maintenance
 from exitright.erasure.models import ErasurePlan, ErasureStep
 from exitright.erasure.service import Lookup, dry_run, erase_subject

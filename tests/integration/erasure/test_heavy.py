@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.demo.schema import order_items, orders, payments
 from exitright.erasure.service import Lookup, erase_subject
 from exitright.vault.models import VaultRecord

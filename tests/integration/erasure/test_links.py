@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, text
 
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.datamap.loader import parse_map
 from exitright.datamap.model import DataMap
 from exitright.erasure.service import Lookup, erase_subject, plan_erasure

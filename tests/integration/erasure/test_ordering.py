@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, select, text
 
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.datamap.loader import parse_map
 from exitright.erasure.executor import PLANS, run_plan
 from exitright.erasure.service import Lookup, erase_subject, plan_erasure

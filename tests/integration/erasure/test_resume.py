@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from exitright.clock import FixedClock
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.erasure.models import ErasureStep
 from exitright.erasure.service import Lookup, plan_erasure, resume, summarize
 from exitright.vault.models import VaultRecord

@@ -37,7 +37,7 @@ from exitright.cancellation.model import Actor, RequestKind, State
 from exitright.cancellation.ports import Identifiers, RetryPolicy
 from exitright.clock import FixedClock, SystemClock
 from exitright.config import Settings
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.db import migrate
 from exitright.demo.schema import users
 from exitright.demo.seed import seed_platform

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 from exitright.connectors.base import SubjectIds
 from exitright.connectors.files import FilesConnector
 from exitright.connectors.redis import RedisConnector
-from exitright.connectors.sql import store_engine
+from exitright.connectors.sql_engine import store_engine
 from exitright.datamap.loader import parse_map
 from exitright.datamap.model import DataMap, FilesStore, RedisStore
 from exitright.erasure.service import Lookup, erase_subject
