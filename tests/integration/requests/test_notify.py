@@ -303,7 +303,9 @@ def test_a_courier_that_is_down_gets_it_later_and_the_request_still_completes(
 
     assert shop.request(request_id)["state"] == "completed"
     courier = next(n for n in shop.notices(request_id) if n.recipient == "couriers")
-    assert (courier.event, courier.state, courier.attempts) == (PURGED, "pending", 1)
+    # Tried at least once; the FAST policy's next try is due 0.1-0.2 s later, so a slow
+    # round of the same run may have tried again (seen once under CI load).
+    assert (courier.event, courier.state) == (PURGED, "pending") and courier.attempts >= 1
     listed = {c["recipient"]: c for c in shop.certificate_claims(request_id)["recipients"]}
     assert listed["couriers"]["jti"] == courier.jti and listed["couriers"]["state"] == "pending"
     # Still sealed in the outbox: the SET names the courier's opaque id, never the phone.
