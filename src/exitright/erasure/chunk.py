@@ -126,16 +126,12 @@ def run_chunk(chunk: Chunk) -> None:
     )
 
 
-def _noop(_event: str) -> None:
-    return None
-
-
 def _keep_leases(chunk: Chunk) -> None:
     """Extend the leases (writing the journals) when half of one has run out."""
     now = chunk.ctx.clock.now()
     for m in chunk.members:
         if m.journal.lease_at is not None and now - m.journal.lease_at > chunk.ctx.lease / 2:
-            flush(chunk.ctx, m.plan.id, m.journal, _noop)
+            flush(chunk.ctx, m.plan.id, m.journal, chunk.observe)
 
 
 def _store_of(chunk: Chunk, seq: int) -> str | None:
@@ -220,11 +216,16 @@ def _union_runner(
         steps=steps,
         fresh=True,
     )
-    live = [m for m in (chunk.members if members is None else members) if not m.failed]
+    _use_union(chunk, chunk.members if members is None else members)
+    return runner
+
+
+def _use_union(chunk: Chunk, members: list[Member]) -> None:
+    """Point the chunk's SQL connectors at the union of the live ``members``' subjects."""
+    live = [m for m in members if not m.failed]
     for name, conn in chunk.union.items():
         if isinstance(conn, SqlConnector):
             conn.use_all([c for m in live if isinstance(c := m.connectors[name], SqlConnector)])
-    return runner
 
 
 def _union_step(
@@ -315,7 +316,7 @@ def _run_residual(chunk: Chunk, seq: int) -> None:
     started = chunk.ctx.clock.now()
     clean = True
     try:
-        _union_runner(chunk, [])
+        _use_union(chunk, [m for m, _st in opened])
         subjects = [m.runner.ids for m, _st in opened]
         for conn in chunk.union.values():
             if isinstance(conn, SqlConnector) and any_residual(conn, subjects):
